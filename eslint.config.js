@@ -1,0 +1,44 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+const nodeBuiltins = [
+  'fs', 'fs/promises', 'path', 'os', 'crypto', 'child_process', 'http', 'https', 'net', 'stream', 'url', 'util',
+  'worker_threads', 'zlib', 'buffer', 'events', 'process', 'readline',
+];
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', '.tmp/**', 'warehouse/**', 'bench/results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Layering: the core is pure outside its node/ adapters (ARCHITECTURE.md).
+    files: ['packages/core/src/**/*.ts'],
+    ignores: ['packages/core/src/node/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'core is pure: use the Storage/Clock interfaces or put this in src/node/' })),
+          patterns: [
+            { group: ['node:*'], message: 'core is pure: Node built-ins only in src/node/' },
+            { group: ['@duckdb/*', 'express', 'react', '@lakehouse/bff', '@lakehouse/web'], message: 'core imports no engines and nothing from the apps' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['apps/web/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@lakehouse/bff', '**/apps/bff/**'], message: 'web never imports bff' }] }],
+    },
+  },
+);
