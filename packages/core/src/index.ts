@@ -27,3 +27,4 @@ export * from './delta/operations/create.js';
 export * from './delta/operations/append.js';
 export * from './delta/operations/overwrite.js';
 export * from './delta/operations/delete.js';
+export * from './delta/row-count.js';

@@ -517,19 +517,57 @@ function readStruct(p: Plan & { kind: 'struct' }, r: number): Row | null {
   return o;
 }
 
-/** Top-level struct columns of a (projected) file as one array of row objects (or null) per column. */
-type Columns = Map<string, (Row | null)[]>;
+/** Top-level struct columns of a (projected) file: per column, one value per row (null where the column is null). */
+interface Columns {
+  values: Map<string, unknown[]>;
+  /** Columns whose values are finished actions (built by a specialized reader), not raw rows. */
+  converted: Set<string>;
+}
 
-function readColumnsFast(file: ArrayBuffer, metadata: FileMetaData, parsers: ParquetParsers): Columns {
+type StructPlan = Plan & { kind: 'struct' };
+/** Builds a row reader for a top-level column; returns null when the plan has fields the reader would not consume. */
+type ReaderFactory = (p: StructPlan, fileName: string) => ((r: number, row: number) => unknown) | null;
+
+function fieldGetter(p: StructPlan, name: string): (r: number) => unknown {
+  const f = p.fields.find((x) => x.name === name);
+  if (!f) return () => null;
+  if (f.kind === 'prim') {
+    const l = f.leaf;
+    return (r) => {
+      const d = l.defs ? l.defs[r] : l.maxDef;
+      return d === l.maxDef ? l.values[l.vpos++] : null;
+    };
+  }
+  return (r) => readPlan(f, r);
+}
+
+/** Whether the struct is non-null in row `r`; when null, skips its repeated leaves' single entry. */
+function structPresent(p: StructPlan, r: number): boolean {
+  if (p.absent) return false;
+  const f = p.first;
+  const d = f.defs ? f.defs[f.maxRep === 0 ? r : f.pos] : f.maxDef;
+  if (d >= p.def) return true;
+  for (const l of p.repeated) l.pos++;
+  return false;
+}
+
+function readColumnsFast(file: ArrayBuffer, metadata: FileMetaData, parsers: ParquetParsers, fileName: string, factories: Record<string, ReaderFactory>): Columns {
   const tree = schemaTree(metadata.schema);
   const ctx: PlanCtx = { schema: metadata.schema, parsers, leaves: [] };
-  const plans: (Plan & { kind: 'struct' })[] = [];
+  const plans: StructPlan[] = [];
   for (const col of tree.children) {
     if (col.children.length === 0 || isContainer(col.element) || col.element.repetition_type === 'REPEATED') continue;
     plans.push(planStruct(ctx, col, [col.element.name], col.element.repetition_type === 'REQUIRED' ? 0 : 1));
   }
   const total = Number(metadata.num_rows);
-  const out: Columns = new Map(plans.map((p) => [p.name, new Array<Row | null>(total).fill(null)]));
+  const values = new Map<string, unknown[]>();
+  const converted = new Set<string>();
+  const readers = plans.map((p) => {
+    values.set(p.name, new Array<unknown>(total).fill(null));
+    const special = factories[p.name]?.(p, fileName);
+    if (special) converted.add(p.name);
+    return special ?? ((r: number) => readStruct(p, r));
+  });
   let base = 0;
   for (const rg of metadata.row_groups) {
     const rows = Number(rg.num_rows);
@@ -540,29 +578,38 @@ function readColumnsFast(file: ArrayBuffer, metadata: FileMetaData, parsers: Par
     for (const leaf of ctx.leaves) {
       if (leaf.n >= 0 && leaf.maxRep === 0 && leaf.n !== rows) throw new Error(`column ${leaf.path.join('.')} has ${leaf.n} values for ${rows} rows`);
     }
-    for (const p of plans) {
+    for (let i = 0; i < plans.length; i++) {
+      const p = plans[i];
       if (p.absent) continue;
-      const col = out.get(p.name) as (Row | null)[];
-      for (let r = 0; r < rows; r++) col[base + r] = readStruct(p, r);
+      const col = values.get(p.name) as unknown[];
+      const read = readers[i];
+      for (let r = 0; r < rows; r++) col[base + r] = read(r, base + r);
     }
     base += rows;
   }
-  return out;
+  return { values, converted };
 }
 
 async function readColumnsGeneric(file: ArrayBuffer, metadata: FileMetaData, parsers: ParquetParsers): Promise<Columns> {
   const rows = await parquetReadObjects({ file, metadata, compressors, parsers });
-  const out: Columns = new Map();
+  const values = new Map<string, unknown[]>();
   for (const col of schemaTree(metadata.schema).children) {
-    out.set(col.element.name, rows.map((r) => (r[col.element.name] ?? null) as Row | null));
+    values.set(col.element.name, rows.map((r) => r[col.element.name] ?? null));
   }
-  return out;
+  return { values, converted: new Set() };
 }
 
-async function readColumns(file: ArrayBuffer, metadata: FileMetaData, parsers: ParquetParsers, fileName: string): Promise<Columns> {
+async function readColumns(
+  file: ArrayBuffer,
+  metadata: FileMetaData,
+  parsers: ParquetParsers,
+  fileName: string,
+  factories: Record<string, ReaderFactory> = {},
+): Promise<Columns> {
   try {
-    return readColumnsFast(file, metadata, parsers);
+    return readColumnsFast(file, metadata, parsers, fileName, factories);
   } catch (e) {
+    if (e instanceof LakehouseError) throw e;
     if (!(e instanceof UnsupportedShape)) throw corrupt(fileName, `cannot decode parquet data (${(e as Error).message})`, {}, e);
   }
   try {
@@ -571,6 +618,84 @@ async function readColumns(file: ArrayBuffer, metadata: FileMetaData, parsers: P
     throw corrupt(fileName, `cannot decode parquet data (${(e as Error).message})`, {}, e);
   }
 }
+
+const ADD_FIELDS = [
+  'path',
+  'partitionValues',
+  'size',
+  'modificationTime',
+  'dataChange',
+  'stats',
+  'tags',
+  'deletionVector',
+  'baseRowId',
+  'defaultRowCommitVersion',
+  'clusteringProvider',
+] as const;
+
+const REMOVE_FIELDS = [
+  'path',
+  'deletionTimestamp',
+  'dataChange',
+  'extendedFileMetadata',
+  'partitionValues',
+  'size',
+  'stats',
+  'tags',
+  'deletionVector',
+  'baseRowId',
+  'defaultRowCommitVersion',
+] as const;
+
+function consumesAll(p: StructPlan, fields: readonly string[]): boolean {
+  return p.fields.every((f) => fields.includes(f.name));
+}
+
+/** Reads `add` rows straight into AddActions (no intermediate row object); same result as `toAdd`. */
+const addReader: ReaderFactory = (p, fileName) => {
+  if (!consumesAll(p, ADD_FIELDS)) return null;
+  const [path, partitionValues, size, modificationTime, dataChange, stats, tags, deletionVector, baseRowId, defaultRowCommitVersion, clusteringProvider] =
+    ADD_FIELDS.map((f) => fieldGetter(p, f));
+  return (r, row): AddAction | null => {
+    if (!structPresent(p, r)) return null;
+    return {
+      path: need(str(path(r)), fileName, row, 'add.path'),
+      partitionValues: strMap(partitionValues(r)) as StringMap,
+      size: need(num(size(r)), fileName, row, 'add.size'),
+      modificationTime: num(modificationTime(r)) ?? 0,
+      dataChange: bool(dataChange(r)) ?? false,
+      stats: str(stats(r)),
+      tags: strMap(tags(r)),
+      deletionVector: toDv(deletionVector(r), fileName, row, 'add'),
+      baseRowId: num(baseRowId(r)),
+      defaultRowCommitVersion: num(defaultRowCommitVersion(r)),
+      clusteringProvider: str(clusteringProvider(r)),
+    };
+  };
+};
+
+/** Reads `remove` rows straight into RemoveActions; same result as `toRemove`. */
+const removeReader: ReaderFactory = (p, fileName) => {
+  if (!consumesAll(p, REMOVE_FIELDS)) return null;
+  const [path, deletionTimestamp, dataChange, extendedFileMetadata, partitionValues, size, stats, tags, deletionVector, baseRowId, defaultRowCommitVersion] =
+    REMOVE_FIELDS.map((f) => fieldGetter(p, f));
+  return (r, row): RemoveAction | null => {
+    if (!structPresent(p, r)) return null;
+    return {
+      path: need(str(path(r)), fileName, row, 'remove.path'),
+      deletionTimestamp: num(deletionTimestamp(r)),
+      dataChange: bool(dataChange(r)) ?? false,
+      extendedFileMetadata: bool(extendedFileMetadata(r)),
+      partitionValues: strMap(partitionValues(r)),
+      size: num(size(r)),
+      stats: str(stats(r)),
+      tags: strMap(tags(r)),
+      deletionVector: toDv(deletionVector(r), fileName, row, 'remove'),
+      baseRowId: num(baseRowId(r)),
+      defaultRowCommitVersion: num(defaultRowCommitVersion(r)),
+    };
+  };
+};
 
 /**
  * Decodes one Parquet checkpoint file (a classic part, a v2 top-level parquet checkpoint, or a sidecar) into actions.
@@ -591,9 +716,10 @@ export async function decodeCheckpointParquet(bytes: Uint8Array, schema?: Struct
   }
   const main = projectMetadata(metadata, tree, ACTION_FIELDS);
   if (!main) return [];
-  const cols = await readColumns(file, main, DEFAULT_PARSERS, fileName);
-  const present = CHECKPOINT_ACTION_KEYS.filter((k) => cols.has(k));
-  const data = present.map((k) => cols.get(k) as (Row | null)[]);
+  const cols = await readColumns(file, main, DEFAULT_PARSERS, fileName, { add: addReader, remove: removeReader });
+  const present = CHECKPOINT_ACTION_KEYS.filter((k) => cols.values.has(k));
+  const data = present.map((k) => cols.values.get(k) as unknown[]);
+  const done = present.map((k) => cols.converted.has(k));
   const rowCount = Number(main.num_rows);
 
   const addNode = childNode(tree, 'add');
@@ -609,7 +735,7 @@ export async function decodeCheckpointParquet(bytes: Uint8Array, schema?: Struct
       const v = data[k][r];
       if (v === null || v === undefined) continue;
       const key = present[k];
-      const action = convertAction(key, v, fileName, r);
+      const action = done[k] ? ({ [key]: v } as Action) : convertAction(key, v as Row, fileName, r);
       out.push(action);
       if (key === 'add') {
         const add = (action as { add: AddAction }).add;
@@ -624,7 +750,7 @@ export async function decodeCheckpointParquet(bytes: Uint8Array, schema?: Struct
 
   if (needStats.length || needPartitions.length) {
     const projected = projectMetadata(metadata, tree, PARSED_FIELDS);
-    const parsed = projected ? (await readColumns(file, projected, STATS_PARSERS, fileName)).get('add') : undefined;
+    const parsed = projected ? ((await readColumns(file, projected, STATS_PARSERS, fileName)).values.get('add') as (Row | null)[] | undefined) : undefined;
     if (parsed) {
       const fields = schema ? fieldsByPhysicalName(schema) : undefined;
       const statsNode = childNode(addNode, 'stats_parsed');

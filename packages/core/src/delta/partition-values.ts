@@ -459,8 +459,8 @@ function escapePathName(s: string): string {
 
 /**
  * Hive-style directory segment `col=value` with Spark's escaping (control chars, DEL and the characters
- * " # % ' * / : = ? \ { [ ] ^ as %XX, in the column name and in the value); null or '' → `__HIVE_DEFAULT_PARTITION__`. The result is a file-system name,
- * not a URI: add.path holds it percent-encoded once more.
+ * " # % ' * / : = ? \ { [ ] ^ as %XX, in the column name and in the value); null or '' gives
+ * `__HIVE_DEFAULT_PARTITION__`. The result is a file-system name, not a URI: add.path percent-encodes it once more.
  */
 export function partitionPathSegment(column: string, raw: string | null): string {
   const value = raw === null || raw === '' ? HIVE_DEFAULT_PARTITION : escapePathName(raw);

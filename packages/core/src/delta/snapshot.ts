@@ -373,7 +373,11 @@ async function loadFromListing(table: TableRef, listing: LogListing, requested: 
     for (const c of commits) for (const a of c.actions) applyAction(state, a);
     if (!state.protocol) throw new LakehouseError('CORRUPT_LOG', `no protocol action in the log of ${name} at version ${target}`);
     const last = commits[commits.length - 1];
-    const ts = last ? commitTimestamp(last, state.metadata) : cp!.files[0].lastModified;
+    let ts: number;
+    if (last) ts = commitTimestamp(last, state.metadata);
+    else if (state.metadata && inCommitTimestampsEnabled(state.metadata) && listing.commits.has(target)) {
+      ts = commitTimestamp({ version: target, info: listing.commits.get(target)!, actions: await readCommit(table.storage, listing.commits.get(target)!) }, state.metadata);
+    } else ts = (listing.commits.get(target) ?? cp!.files[0]).lastModified;
     const seg = new Map<number, ObjectInfo>();
     for (const c of commits) seg.set(c.version, c.info);
     return Snapshot.fromReplay(table, target, state, ts, { checkpointVersion: cp ? cp.version : null, commits: seg });

@@ -416,7 +416,11 @@ function analyze(e: Expr, facts: FactsFn, types: TypesFn): Outcomes {
  * column name (undefined if unknown); `types` maps logical column name → DataType (for literal coercion).
  * Never throws: whatever it cannot interpret counts as "may match".
  */
-export function mayMatch(pred: Expr, facts: FactsFn, types: TypesFn): boolean {
+export function mayMatch(
+  pred: Expr,
+  facts: (column: string) => ColumnFacts | undefined,
+  types: (column: string) => DataType | undefined,
+): boolean {
   try {
     return analyze(pred, facts, types).t;
   } catch {

@@ -1,0 +1,176 @@
+// Shared helpers of the benchmarks: seeded randomness, timing, environment info, result files and table printing.
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** One figure a benchmark reports; `goal` is informational (benchmarks report, they do not gate on speed). */
+export interface Metric {
+  name: string;
+  value: number;
+  unit: string;
+  /** Human-readable goal such as `<= 1.5`; absent when the figure is only informative. */
+  goal?: string;
+  /** Whether `value` meets `goal` (absent without a goal). */
+  met?: boolean;
+}
+
+/** A correctness check; a failed check makes `pnpm bench` exit 1. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  details?: Record<string, unknown>;
+}
+
+/** What a benchmark returns: its figures, its correctness checks, its parameters and free-form notes. */
+export interface BenchResult {
+  name: string;
+  params: Record<string, unknown>;
+  metrics: Metric[];
+  checks: Check[];
+  notes: string[];
+  /** Raw timing samples (ms) by series, for later comparison. */
+  samples: Record<string, number[]>;
+}
+
+/** A named benchmark that `bench/run.ts` can run. */
+export interface Benchmark {
+  name: string;
+  description: string;
+  run(log: (msg: string) => void): Promise<BenchResult>;
+}
+
+/** Deterministic PRNG (mulberry32): the same seed always yields the same sequence of floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An integer in [lo, hi] drawn from `rnd`. */
+export function randInt(rnd: () => number, lo: number, hi: number): number {
+  return lo + Math.floor(rnd() * (hi - lo + 1));
+}
+
+/** A UUID-shaped hex string drawn from `rnd` (deterministic for a seeded `rnd`). */
+export function fakeUuid(rnd: () => number): string {
+  const hex = (n: number): string => {
+    let s = '';
+    for (let i = 0; i < n; i++) s += Math.floor(rnd() * 16).toString(16);
+    return s;
+  };
+  return `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
+}
+
+/** Median of a non-empty sample (mean of the two middle values for even sizes). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Milliseconds taken by `fn` (high-resolution clock), with its result. */
+export async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t0, value };
+}
+
+/** Asks V8 for a full collection when node runs with --expose-gc (no-op otherwise), so runs start from a clean heap. */
+export function collectGarbage(): void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (typeof g === 'function') g();
+}
+
+/**
+ * Measures several series interleaved: `warmup` untimed rounds, then `runs` rounds in which every series runs once,
+ * in order. Interleaving spreads machine noise (GC, other processes) evenly over the series being compared.
+ */
+export async function measureInterleaved(
+  series: Record<string, () => Promise<unknown>>,
+  opts: { warmup: number; runs: number },
+): Promise<Record<string, number[]>> {
+  const names = Object.keys(series);
+  for (let i = 0; i < opts.warmup; i++) for (const n of names) await series[n]();
+  const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, [] as number[]]));
+  for (let i = 0; i < opts.runs; i++) {
+    for (const n of names) {
+      collectGarbage();
+      out[n].push((await timed(series[n])).ms);
+    }
+  }
+  return out;
+}
+
+/** Rounds to `digits` decimals for display and JSON. */
+export function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** A metric with its goal evaluated (`cmp` `<=`, `<` or `>=` against `target`). */
+export function metric(name: string, value: number, unit: string, goal?: { cmp: '<=' | '<' | '>='; target: number }): Metric {
+  const m: Metric = { name, value: round(value, 3), unit };
+  if (goal) {
+    m.goal = `${goal.cmp} ${goal.target}`;
+    m.met = goal.cmp === '<=' ? value <= goal.target : goal.cmp === '<' ? value < goal.target : value >= goal.target;
+  }
+  return m;
+}
+
+/** A fresh temp directory; `cleanup` removes it. */
+export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `lakehouse-bench-${prefix}-`));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Node, OS and CPU facts recorded with every result. */
+export function environment(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    platform: process.platform,
+    arch: process.arch,
+    cpuCount: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    totalMemoryMB: Math.round(os.totalmem() / 2 ** 20),
+    exposeGc: typeof (globalThis as { gc?: unknown }).gc === 'function',
+  };
+}
+
+/** Directory of the result files (`bench/results`, git-ignored). */
+export const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+
+/** Writes `bench/results/<name>.json` with the result and the environment; returns the file path. */
+export async function writeResult(result: BenchResult, extra: Record<string, unknown>): Promise<string> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${result.name}.json`);
+  await writeFile(file, JSON.stringify({ ...extra, ...result, environment: environment() }, null, 2) + '\n');
+  return file;
+}
+
+/** Renders rows as a plain-text table with left-aligned columns. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** Formats a number for the table: integers as is, others with up to 3 significant decimals. */
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (Number.isInteger(x)) return String(x);
+  const abs = Math.abs(x);
+  return abs >= 100 ? x.toFixed(1) : abs >= 1 ? x.toFixed(2) : x.toFixed(3);
+}
