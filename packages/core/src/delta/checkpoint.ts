@@ -604,13 +604,16 @@ async function readColumns(
   metadata: FileMetaData,
   parsers: ParquetParsers,
   fileName: string,
-  factories: Record<string, ReaderFactory> = {},
+  /** Specialized row readers for the fast assembly; null selects hyparquet's reference assembly. */
+  factories: Record<string, ReaderFactory> | null,
 ): Promise<Columns> {
-  try {
-    return readColumnsFast(file, metadata, parsers, fileName, factories);
-  } catch (e) {
-    if (e instanceof LakehouseError) throw e;
-    if (!(e instanceof UnsupportedShape)) throw corrupt(fileName, `cannot decode parquet data (${(e as Error).message})`, {}, e);
+  if (factories) {
+    try {
+      return readColumnsFast(file, metadata, parsers, fileName, factories);
+    } catch (e) {
+      if (e instanceof LakehouseError) throw e;
+      if (!(e instanceof UnsupportedShape)) throw corrupt(fileName, `cannot decode parquet data (${(e as Error).message})`, {}, e);
+    }
   }
   try {
     return await readColumnsGeneric(file, metadata, parsers);
@@ -697,14 +700,27 @@ const removeReader: ReaderFactory = (p, fileName) => {
   };
 };
 
+/** Options of `decodeCheckpointParquet`. */
+export interface DecodeCheckpointOptions {
+  /** Name used in error messages (default `checkpoint.parquet`). */
+  fileName?: string;
+  /**
+   * `fast` (default) assembles rows from definition/repetition levels itself and falls back to hyparquet's
+   * assembly for shapes it does not handle; `reference` always uses hyparquet's assembly (slower; for tests).
+   */
+  assembly?: 'fast' | 'reference';
+}
+
 /**
  * Decodes one Parquet checkpoint file (a classic part, a v2 top-level parquet checkpoint, or a sidecar) into actions.
  * Each row yields its non-null action among add, remove, metaData, protocol, txn, domainMetadata, checkpointMetadata,
  * sidecar, in row order. Numbers are JS numbers, maps plain records, absent optional fields null; `add.stats` is
  * rendered from `stats_parsed` (typed with `schema`, the table schema, when given) when the JSON column is null.
- * Throws CORRUPT_LOG (naming `fileName`) when the bytes are not readable Parquet or an action lacks a required field.
+ * Throws CORRUPT_LOG (naming the file) when the bytes are not readable Parquet or an action lacks a required field.
  */
-export async function decodeCheckpointParquet(bytes: Uint8Array, schema?: StructType, fileName = 'checkpoint.parquet'): Promise<Action[]> {
+export async function decodeCheckpointParquet(bytes: Uint8Array, schema?: StructType, options: DecodeCheckpointOptions = {}): Promise<Action[]> {
+  const fileName = options.fileName ?? 'checkpoint.parquet';
+  const reference = options.assembly === 'reference';
   const file = toArrayBuffer(bytes);
   let metadata: FileMetaData;
   let tree: SchemaNode;
@@ -716,7 +732,7 @@ export async function decodeCheckpointParquet(bytes: Uint8Array, schema?: Struct
   }
   const main = projectMetadata(metadata, tree, ACTION_FIELDS);
   if (!main) return [];
-  const cols = await readColumns(file, main, DEFAULT_PARSERS, fileName, { add: addReader, remove: removeReader });
+  const cols = await readColumns(file, main, DEFAULT_PARSERS, fileName, reference ? null : { add: addReader, remove: removeReader });
   const present = CHECKPOINT_ACTION_KEYS.filter((k) => cols.values.has(k));
   const data = present.map((k) => cols.values.get(k) as unknown[]);
   const done = present.map((k) => cols.converted.has(k));
@@ -750,7 +766,9 @@ export async function decodeCheckpointParquet(bytes: Uint8Array, schema?: Struct
 
   if (needStats.length || needPartitions.length) {
     const projected = projectMetadata(metadata, tree, PARSED_FIELDS);
-    const parsed = projected ? ((await readColumns(file, projected, STATS_PARSERS, fileName)).values.get('add') as (Row | null)[] | undefined) : undefined;
+    const parsed = projected
+      ? ((await readColumns(file, projected, STATS_PARSERS, fileName, reference ? null : {})).values.get('add') as (Row | null)[] | undefined)
+      : undefined;
     if (parsed) {
       const fields = schema ? fieldsByPhysicalName(schema) : undefined;
       const statsNode = childNode(addNode, 'stats_parsed');
@@ -1326,13 +1344,21 @@ function encProtocol(p: ProtocolAction): Row {
   };
 }
 
+/** Options of `encodeCheckpointParquet` (defaults suit real checkpoints; small values exercise readers in tests). */
+export interface EncodeCheckpointOptions {
+  /** Rows per row group (default 100,000). */
+  rowGroupRows?: number;
+  /** Target uncompressed data page size in bytes (default 1 MiB). */
+  pageSize?: number;
+}
+
 /**
  * Encodes checkpoint actions (protocol, metaData, txn, add, remove, domainMetadata, and optionally checkpointMetadata /
  * sidecar) as one Parquet checkpoint file, one row per action, following PROTOCOL.md "Checkpoint Schema": maps are
  * Parquet MAP and lists 3-level LIST logical types, longs INT64, snappy-compressed, readable by Spark, delta-rs and
  * DuckDB. Throws INVALID_INPUT for actions that do not belong in a checkpoint (commitInfo, cdc) or malformed numbers.
  */
-export async function encodeCheckpointParquet(actions: readonly Action[]): Promise<Uint8Array> {
+export async function encodeCheckpointParquet(actions: readonly Action[], options: EncodeCheckpointOptions = {}): Promise<Uint8Array> {
   const n = actions.length;
   const cols: Record<CheckpointActionKey, (Row | null)[]> = {
     txn: new Array(n).fill(null),
@@ -1377,7 +1403,7 @@ export async function encodeCheckpointParquet(actions: readonly Action[]): Promi
   }
   const schema = checkpointSchema({ clusteringProvider, checkpointMetadata: hasCheckpointMetadata, sidecar: hasSidecar });
   try {
-    return writeParquet(schema, cols, n);
+    return writeParquet(schema, cols, n, options.rowGroupRows ?? ROW_GROUP_ROWS, options.pageSize ?? PAGE_SIZE);
   } catch (e) {
     if (e instanceof LakehouseError) throw e;
     throw new LakehouseError('INVALID_INPUT', `cannot encode checkpoint: ${(e as Error).message}`, {}, { cause: e });
@@ -1539,16 +1565,24 @@ function shredStruct(p: EncPlan & { kind: 'struct' }, obj: Row, ri: number, d: n
 }
 
 const ROW_GROUP_ROWS = 100_000;
+const PAGE_SIZE = 1 << 20;
 
 type ColumnEncoder = Parameters<typeof writeColumn>[0]['column'];
 
 /** Writes the shredded columns with hyparquet-writer's page writer: snappy, data page v2, no statistics. */
-function writeParquet(schema: WriterSchemaElement[], cols: Record<CheckpointActionKey, (Row | null)[]>, n: number): Uint8Array {
+function writeParquet(
+  schema: WriterSchemaElement[],
+  cols: Record<CheckpointActionKey, (Row | null)[]>,
+  n: number,
+  rowGroupRows: number,
+  pageSize: number,
+): Uint8Array {
+  if (!Number.isInteger(rowGroupRows) || rowGroupRows < 1) throw new LakehouseError('INVALID_INPUT', `rowGroupRows must be a positive integer, got ${rowGroupRows}`);
   const { columns, leaves } = encodePlan(schema);
   const writer = new ByteWriter();
   const pq = new ParquetWriter({ writer, schema, codec: 'SNAPPY', statistics: false, createdBy: 'lakehouse-core (hyparquet-writer 0.17)' });
-  for (let start = 0; start < n; start += ROW_GROUP_ROWS) {
-    const end = Math.min(n, start + ROW_GROUP_ROWS);
+  for (let start = 0; start < n; start += rowGroupRows) {
+    const end = Math.min(n, start + rowGroupRows);
     const size = end - start;
     for (const l of leaves) {
       const cap = l.repeated ? size + (size >> 2) : size;
@@ -1580,7 +1614,7 @@ function writeParquet(schema: WriterSchemaElement[], cols: Record<CheckpointActi
         codec: 'SNAPPY',
         compressors: pq.compressors,
         stats: false,
-        pageSize: 1 << 20,
+        pageSize,
         columnIndex: false,
         offsetIndex: true,
       };

@@ -89,8 +89,14 @@ export function protocolFor(schema: StructType, props: Record<string, string>): 
   if (mapping === 'name' || mapping === 'id') p = { minReaderVersion: 2, minWriterVersion: Math.max(p.minWriterVersion, 5) };
   const reader: string[] = [];
   const writer: string[] = [];
-  if (hasType(schema, 'timestamp_ntz')) reader.push('timestampNtz'), writer.push('timestampNtz');
-  if (props['delta.enableDeletionVectors'] === 'true') reader.push('deletionVectors'), writer.push('deletionVectors');
+  if (hasType(schema, 'timestamp_ntz')) {
+    reader.push('timestampNtz');
+    writer.push('timestampNtz');
+  }
+  if (props['delta.enableDeletionVectors'] === 'true') {
+    reader.push('deletionVectors');
+    writer.push('deletionVectors');
+  }
   if (props['delta.enableInCommitTimestamps'] === 'true') writer.push('inCommitTimestamp');
   if (reader.length > 0 || writer.length > 0) p = withFeatures(p, reader, writer);
   return p;
