@@ -1,4 +1,5 @@
 import { LakehouseError } from '../errors.js';
+import { quoteIdent, quoteString } from '../sql/duckdb-types.js';
 import { parseDateDays, parseTimestampMicros } from './partition-values.js';
 
 /**
@@ -399,14 +400,6 @@ function precedence(e: Expr): number {
   }
 }
 
-/** Quotes an identifier for DuckDB: `"name"` with `"` doubled. */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-function sqlStringLiteral(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
 
 function renderLiteral(l: Literal): string {
   const v = l.value;
@@ -418,13 +411,13 @@ function renderLiteral(l: Literal): string {
     if (!Number.isFinite(v)) return `CAST('${v < 0 ? '-' : ''}Infinity' AS DOUBLE)`;
     return String(v);
   }
-  if (l.type === 'date') return `DATE ${sqlStringLiteral(v)}`;
+  if (l.type === 'date') return `DATE ${quoteString(v)}`;
   if (l.type === 'timestamp') {
     // DuckDB's TIMESTAMP '...' ignores a zone offset; TIMESTAMPTZ honours it, as the pruning does.
     const keyword = parseTimestampMicros(v)?.hasOffset ? 'TIMESTAMPTZ' : 'TIMESTAMP';
-    return `${keyword} ${sqlStringLiteral(v)}`;
+    return `${keyword} ${quoteString(v)}`;
   }
-  return sqlStringLiteral(v);
+  return quoteString(v);
 }
 
 function render(e: Expr, minPrec: number): string {
@@ -435,7 +428,7 @@ function render(e: Expr, minPrec: number): string {
 function renderBare(e: Expr): string {
   switch (e.kind) {
     case 'column':
-      return e.name.split('.').map(quoteIdentifier).join('.');
+      return e.name.split('.').map(quoteIdent).join('.');
     case 'literal':
       return renderLiteral(e);
     case 'compare':

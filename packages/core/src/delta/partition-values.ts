@@ -1,4 +1,5 @@
 import { LakehouseError } from '../errors.js';
+import { duckDbType, quoteString } from '../sql/duckdb-types.js';
 import type { DataType } from './schema.js';
 import { typeToString } from './schema.js';
 
@@ -362,47 +363,8 @@ export function serializePartitionValue(value: unknown, type: DataType): string 
   }
 }
 
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
 function utf8Bytes(s: string): Uint8Array {
   return new TextEncoder().encode(s);
-}
-
-/** The DuckDB type name of a partitionable Delta type. */
-export function duckdbTypeName(type: DataType): string {
-  if (typeof type === 'object') {
-    if (type.type === 'decimal') return `DECIMAL(${type.precision},${type.scale})`;
-    throw unsupportedPartitionType('?', type);
-  }
-  switch (type) {
-    case 'string':
-      return 'VARCHAR';
-    case 'long':
-      return 'BIGINT';
-    case 'integer':
-      return 'INTEGER';
-    case 'short':
-      return 'SMALLINT';
-    case 'byte':
-      return 'TINYINT';
-    case 'float':
-      return 'FLOAT';
-    case 'double':
-      return 'DOUBLE';
-    case 'boolean':
-      return 'BOOLEAN';
-    case 'binary':
-      return 'BLOB';
-    case 'date':
-      return 'DATE';
-    case 'timestamp':
-    case 'timestamp_ntz':
-      return 'TIMESTAMP';
-    case 'variant':
-      throw unsupportedPartitionType('?', type);
-  }
 }
 
 /**
@@ -411,13 +373,14 @@ export function duckdbTypeName(type: DataType): string {
  * Integer and decimal texts are kept exact. Throws CORRUPT_LOG when the raw value is malformed.
  */
 export function partitionValueSqlLiteral(raw: string | null, type: DataType): string {
-  const duck = duckdbTypeName(type);
+  if (typeof type === 'object' ? type.type !== 'decimal' : type === 'variant') throw unsupportedPartitionType('?', type);
+  const duck = duckDbType(type);
   const v = parsePartitionValue(raw, type, 'partition value');
   if (v === null) return `CAST(NULL AS ${duck})`;
   if (typeof type === 'object') return `CAST('${plainDecimalText(raw as string)}' AS ${duck})`;
   switch (type) {
     case 'string':
-      return sqlString(v as string);
+      return quoteString(v as string);
     case 'binary': {
       const hex = Array.from(utf8Bytes(v as string), (b) => `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`);
       return `CAST('${hex.join('')}' AS BLOB)`;
