@@ -377,7 +377,7 @@ function int64ToNumbers(values: ArrayLike<unknown>): ArrayLike<unknown> {
   if (values instanceof BigInt64Array) {
     const halves = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
     const out = new Float64Array(values.length);
-    for (let i = 0; i < out.length; i++) out[i] = halves[2 * i] >>> 0;
+    for (let i = 0; i < out.length; i++) out[i] = halves[2 * i + 1] * 4294967296 + (halves[2 * i] >>> 0);
     return out;
   }
   const out = new Array<unknown>(values.length);

@@ -356,7 +356,9 @@ export function serializePartitionValue(value: unknown, type: DataType): string 
         if (t && !(type === 'timestamp_ntz' && t.hasOffset)) micros = t.micros;
       }
       if (micros === undefined) throw invalid(value, type, 'expected a Date, microseconds since epoch or a timestamp text');
-      return formatTimestampMicros(micros);
+      // PROTOCOL.md: Partition Value Serialization allows ISO 8601 adjusted to UTC; it is the only unambiguous form
+      // for `timestamp` (Spark reads the zone-less form in its session time zone). timestamp_ntz has no zone.
+      return type === 'timestamp' ? formatTimestampMicros(micros).replace(' ', 'T') + 'Z' : formatTimestampMicros(micros);
     }
     case 'variant':
       throw invalid(value, type, 'not a partitionable type');
