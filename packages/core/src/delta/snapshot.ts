@@ -183,8 +183,14 @@ export class Snapshot {
       throw new LakehouseError('INVALID_INPUT', `version must be a non-negative integer, got ${target}`);
     }
     if (options.timestamp !== undefined) target = await versionAtTimestamp(table, options.timestamp);
-    const listing = await listForLoad(table, target);
-    return loadFromListing(table, listing, target);
+    const { listing, partial } = await listForLoad(table, target);
+    try {
+      return await loadFromListing(table, listing, target);
+    } catch (e) {
+      // A listing that started at the _last_checkpoint hint cannot fall back past that checkpoint: list it all.
+      if (!partial || (e instanceof LakehouseError && e.code === 'UNSUPPORTED_FEATURE')) throw e;
+      return loadFromListing(table, await listLog(table.storage, table.tableKey), target);
+    }
   }
 
   /** The snapshot at the latest version, reading only commits newer than this one; returns `this` when up to date. */
@@ -279,13 +285,13 @@ async function readCommits(table: TableRef, refs: { version: number; info: Objec
   return mapLimit(refs, 16, async (r) => ({ version: r.version, info: r.info, actions: await readCommit(table.storage, r.info) }));
 }
 
-async function listForLoad(table: TableRef, target: number | undefined): Promise<LogListing> {
+async function listForLoad(table: TableRef, target: number | undefined): Promise<{ listing: LogListing; partial: boolean }> {
   const hint = await readLastCheckpoint(table.storage, table.tableKey);
-  if (hint && (target === undefined || hint.version <= target)) {
+  if (hint && hint.version > 0 && (target === undefined || hint.version <= target)) {
     const listing = await listLog(table.storage, table.tableKey, hint.version);
-    if (listing.checkpoints.some((c) => c.version === hint.version)) return listing;
+    if (listing.checkpoints.some((c) => c.version === hint.version)) return { listing, partial: true };
   }
-  return listLog(table.storage, table.tableKey);
+  return { listing: await listLog(table.storage, table.tableKey), partial: false };
 }
 
 async function notFoundError(table: TableRef): Promise<LakehouseError> {
