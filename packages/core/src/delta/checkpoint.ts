@@ -372,9 +372,11 @@ function loadLeaf(file: ArrayBuffer, chunk: ColumnChunk, leaf: Leaf): void {
   leaf.vpos = 0;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** INT64 values as JS numbers; a BigInt64Array is read through 32-bit halves so no bigint is allocated per value. */
 function int64ToNumbers(values: ArrayLike<unknown>): ArrayLike<unknown> {
-  if (values instanceof BigInt64Array) {
+  if (values instanceof BigInt64Array && LITTLE_ENDIAN) {
     const halves = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
     const out = new Float64Array(values.length);
     for (let i = 0; i < out.length; i++) out[i] = halves[2 * i + 1] * 4294967296 + (halves[2 * i] >>> 0);
