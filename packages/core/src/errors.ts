@@ -12,7 +12,11 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   | 'FORBIDDEN'
   | 'STORAGE_ERROR'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'UNAUTHENTICATED'
+  | 'NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'CANCELLED';
 
 /** The one error type of the lakehouse: a stable `code`, a message naming the problem, and optional details. */
 export class LakehouseError extends Error {

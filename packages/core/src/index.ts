@@ -28,3 +28,4 @@ export * from './delta/operations/append.js';
 export * from './delta/operations/overwrite.js';
 export * from './delta/operations/delete.js';
 export * from './delta/row-count.js';
+export * from './catalog/table-name.js';

@@ -1,0 +1,22 @@
+import type { ApiErrorCode } from '@lakehouse/contracts';
+
+/** The one table mapping error codes to HTTP statuses. */
+export const HTTP_STATUS: Record<ApiErrorCode, number> = {
+  INVALID_INPUT: 400,
+  SCHEMA_MISMATCH: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  TABLE_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  VERSION_NOT_FOUND: 404,
+  FILE_NOT_FOUND: 404,
+  TABLE_EXISTS: 409,
+  CONCURRENT_COMMIT: 409,
+  CANCELLED: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_FEATURE: 422,
+  NOT_A_DELTA_TABLE: 422,
+  CORRUPT_LOG: 422,
+  STORAGE_ERROR: 500,
+  INTERNAL: 500,
+};

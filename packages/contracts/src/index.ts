@@ -1,0 +1,269 @@
+import { z } from 'zod';
+
+// Request and response shapes of the BFF's HTTP API, shared by the server and the console so they cannot drift.
+
+/** Error codes the API returns (mirrors the core's ErrorCode plus HTTP-only ones). */
+export const ErrorCodeSchema = z.enum([
+  'TABLE_NOT_FOUND',
+  'TABLE_EXISTS',
+  'NOT_A_DELTA_TABLE',
+  'UNSUPPORTED_FEATURE',
+  'CORRUPT_LOG',
+  'FILE_NOT_FOUND',
+  'VERSION_NOT_FOUND',
+  'CONCURRENT_COMMIT',
+  'SCHEMA_MISMATCH',
+  'INVALID_INPUT',
+  'FORBIDDEN',
+  'STORAGE_ERROR',
+  'INTERNAL',
+  'UNAUTHENTICATED',
+  'NOT_FOUND',
+  'PAYLOAD_TOO_LARGE',
+  'CANCELLED',
+]);
+/** An error code of the API. */
+export type ApiErrorCode = z.infer<typeof ErrorCodeSchema>;
+
+/** Body of every error response. */
+export const ErrorBodySchema = z.object({ code: ErrorCodeSchema, message: z.string(), details: z.record(z.string(), z.unknown()).default({}) });
+/** Body of every error response. */
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** GET /api/health. */
+export const HealthSchema = z.object({
+  status: z.literal('ok'),
+  version: z.string(),
+  warehouse: z.object({ backend: z.enum(['local', 's3']), location: z.string() }),
+  catalog: z.object({ backend: z.enum(['pglite', 'postgres']) }),
+});
+/** GET /api/health. */
+export type Health = z.infer<typeof HealthSchema>;
+
+/** Roles, from least to most privileged. */
+export const RoleSchema = z.enum(['viewer', 'analyst', 'steward', 'admin']);
+/** A role. */
+export type Role = z.infer<typeof RoleSchema>;
+
+/** Privileges a grant can give. */
+export const PrivilegeSchema = z.enum(['SELECT', 'MODIFY', 'MANAGE']);
+/** A privilege. */
+export type Privilege = z.infer<typeof PrivilegeSchema>;
+
+/** A medallion layer. */
+export const LayerSchema = z.enum(['bronze', 'silver', 'gold']);
+
+/** A column of a table's schema (type as Delta's type string, nested types rendered). */
+export const ColumnSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  nullable: z.boolean(),
+  comment: z.string().nullable(),
+  isPartition: z.boolean(),
+  stats: z
+    .object({ min: z.unknown().nullable(), max: z.unknown().nullable(), nullCount: z.number().nullable() })
+    .nullable(),
+});
+/** A column of a table's schema. */
+export type Column = z.infer<typeof ColumnSchema>;
+
+/** A table in listings and search results. */
+export const TableSummarySchema = z.object({
+  name: z.string(),
+  layer: LayerSchema,
+  domain: z.string(),
+  table: z.string(),
+  description: z.string().nullable(),
+  owner: z.string().nullable(),
+  tags: z.array(z.string()),
+  version: z.number().int(),
+  rows: z.number().nullable(),
+  files: z.number().int(),
+  bytes: z.number(),
+  lastUpdated: z.string(),
+});
+/** A table in listings. */
+export type TableSummary = z.infer<typeof TableSummarySchema>;
+
+/** GET /api/tables. */
+export const TableListSchema = z.object({ tables: z.array(TableSummarySchema) });
+/** GET /api/tables. */
+export type TableList = z.infer<typeof TableListSchema>;
+
+/** GET /api/tables/{name}. */
+export const TableDetailSchema = TableSummarySchema.extend({
+  columns: z.array(ColumnSchema),
+  partitionColumns: z.array(z.string()),
+  properties: z.record(z.string(), z.string()),
+  protocol: z.object({
+    minReaderVersion: z.number(),
+    minWriterVersion: z.number(),
+    readerFeatures: z.array(z.string()).nullable().optional(),
+    writerFeatures: z.array(z.string()).nullable().optional(),
+  }),
+});
+/** GET /api/tables/{name}. */
+export type TableDetail = z.infer<typeof TableDetailSchema>;
+
+/** One commit in GET /api/tables/{name}/history. */
+export const CommitSchema = z.object({
+  version: z.number().int(),
+  timestamp: z.string(),
+  operation: z.string().nullable(),
+  userName: z.string().nullable(),
+  operationParameters: z.record(z.string(), z.unknown()),
+  operationMetrics: z.record(z.string(), z.string()),
+});
+/** One commit of a table's history. */
+export type Commit = z.infer<typeof CommitSchema>;
+
+/** A page of results with the cursor of the next page. */
+export function pageOf<T extends z.ZodTypeAny>(item: T) {
+  return z.object({ items: z.array(item), total: z.number().int(), offset: z.number().int(), limit: z.number().int() });
+}
+
+/** GET /api/tables/{name}/history. */
+export const HistoryPageSchema = pageOf(CommitSchema);
+/** GET /api/tables/{name}/history. */
+export type HistoryPage = z.infer<typeof HistoryPageSchema>;
+
+/** One data file in GET /api/tables/{name}/files. */
+export const DataFileSchema = z.object({
+  path: z.string(),
+  size: z.number(),
+  rows: z.number().nullable(),
+  deletedRows: z.number(),
+  partitionValues: z.record(z.string(), z.string().nullable()),
+  modificationTime: z.string(),
+});
+/** One data file. */
+export type DataFile = z.infer<typeof DataFileSchema>;
+
+/** GET /api/tables/{name}/files. */
+export const FilesPageSchema = pageOf(DataFileSchema);
+/** GET /api/tables/{name}/files. */
+export type FilesPage = z.infer<typeof FilesPageSchema>;
+
+/** PATCH /api/tables/{name}. */
+export const PatchTableSchema = z
+  .object({
+    description: z.string().max(10_000).nullable().optional(),
+    columnComments: z.record(z.string(), z.string().max(10_000).nullable()).optional(),
+    owner: z.string().max(200).nullable().optional(),
+    tags: z.array(z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/)).max(50).optional(),
+  })
+  .strict();
+/** PATCH /api/tables/{name}. */
+export type PatchTable = z.infer<typeof PatchTableSchema>;
+
+/** A file of a scan plan, with its signed URL. */
+export const ScanFileSchema = z.object({
+  path: z.string(),
+  url: z.string(),
+  size: z.number(),
+  rows: z.number().nullable(),
+  partitionValues: z.record(z.string(), z.string().nullable()),
+  deletedRows: z.array(z.number()).nullable(),
+});
+
+/** GET /api/tables/{name}/scan: everything the browser needs to build the table's DuckDB view. */
+export const ScanResponseSchema = z.object({
+  table: z.string(),
+  version: z.number().int(),
+  columns: z.array(z.object({ name: z.string(), physicalName: z.string(), type: z.unknown(), nullable: z.boolean(), isPartition: z.boolean() })),
+  partitionColumns: z.array(z.string()),
+  columnMappingMode: z.enum(['none', 'name', 'id']),
+  files: z.array(ScanFileSchema),
+  totalFiles: z.number().int(),
+  totalBytes: z.number(),
+  predicate: z.string().nullable(),
+  expiresAt: z.string(),
+});
+/** GET /api/tables/{name}/scan. */
+export type ScanResponse = z.infer<typeof ScanResponseSchema>;
+
+/** POST /api/sql. */
+export const SqlRequestSchema = z.object({ sql: z.string().min(1).max(1_000_000) });
+/** POST /api/sql. */
+export type SqlRequest = z.infer<typeof SqlRequestSchema>;
+
+/** Result of one write statement. */
+export const SqlResultSchema = z.object({
+  statement: z.enum(['CREATE_TABLE_AS_SELECT', 'INSERT', 'INSERT_OVERWRITE', 'DELETE', 'UPDATE', 'MERGE']),
+  target: z.string(),
+  sources: z.array(z.string()),
+  version: z.number().int(),
+  metrics: z.record(z.string(), z.number()),
+});
+/** Result of one write statement. */
+export type SqlResult = z.infer<typeof SqlResultSchema>;
+
+/** Result of an ingest. */
+export const IngestResultSchema = z.object({
+  table: z.string(),
+  version: z.number().int(),
+  created: z.boolean(),
+  rows: z.number(),
+  files: z.number(),
+  bytes: z.number(),
+  schemaEvolved: z.boolean(),
+});
+/** Result of an ingest. */
+export type IngestResult = z.infer<typeof IngestResultSchema>;
+
+/** A user. */
+export const UserSchema = z.object({ id: z.string(), name: z.string(), role: RoleSchema, createdAt: z.string() });
+/** A user. */
+export type User = z.infer<typeof UserSchema>;
+
+/** POST /api/users. */
+export const CreateUserSchema = z.object({ name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/), role: RoleSchema }).strict();
+
+/** A token as shown once at creation. */
+export const IssuedTokenSchema = z.object({ id: z.string(), token: z.string(), userId: z.string(), createdAt: z.string(), expiresAt: z.string().nullable() });
+
+/** A grant of a privilege on a layer, a domain or a table. */
+export const GrantSchema = z.object({
+  id: z.string(),
+  userId: z.string(),
+  privilege: PrivilegeSchema,
+  /** `bronze`, `bronze.sales` or `bronze.sales.orders_raw`. */
+  securable: z.string(),
+  createdAt: z.string(),
+});
+/** A grant. */
+export type Grant = z.infer<typeof GrantSchema>;
+
+/** POST /api/grants. */
+export const CreateGrantSchema = z.object({ userId: z.string(), privilege: PrivilegeSchema, securable: z.string().min(1) }).strict();
+
+/** An audit log entry. */
+export const AuditEntrySchema = z.object({
+  id: z.number().int(),
+  at: z.string(),
+  userId: z.string().nullable(),
+  userName: z.string().nullable(),
+  action: z.string(),
+  table: z.string().nullable(),
+  outcome: z.enum(['ok', 'denied', 'error']),
+  details: z.record(z.string(), z.unknown()),
+});
+/** An audit log entry. */
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+/** A long-running job (ingest, SQL write, maintenance). */
+export const JobSchema = z.object({
+  id: z.string(),
+  kind: z.string(),
+  table: z.string().nullable(),
+  state: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+  progress: z.number().min(0).max(1),
+  message: z.string().nullable(),
+  result: z.record(z.string(), z.unknown()).nullable(),
+  error: ErrorBodySchema.nullable(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+/** A job. */
+export type Job = z.infer<typeof JobSchema>;
