@@ -3,6 +3,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 
 /** One figure a benchmark reports; `goal` is informational (benchmarks report, they do not gate on speed). */
 export interface Metric {
@@ -31,6 +33,8 @@ export interface BenchResult {
   notes: string[];
   /** Raw timing samples (ms) by series, for later comparison. */
   samples: Record<string, number[]>;
+  /** A compact benchmark-specific table to print instead of the metric list. */
+  table?: { header: string[]; rows: string[][] };
 }
 
 /** A named benchmark that `bench/run.ts` can run. */
@@ -82,26 +86,53 @@ export async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; 
   return { ms: performance.now() - t0, value };
 }
 
-/** Asks V8 for a full collection when node runs with --expose-gc (no-op otherwise), so runs start from a clean heap. */
+/** V8's full-collection hook, obtained even when node was started without --expose-gc (null if V8 refuses). */
+const gcHook: (() => void) | null = (() => {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (typeof existing === 'function') return existing;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const fn: unknown = vm.runInNewContext('gc');
+    return typeof fn === 'function' ? (fn as () => void) : null;
+  } catch {
+    return null;
+  }
+})();
+
+/** Runs a full garbage collection (when available), so that a timed run does not pay for the previous run's garbage. */
 export function collectGarbage(): void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (typeof g === 'function') g();
+  gcHook?.();
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Collects garbage, then idles `ms` so that V8's concurrent sweeping and pending I/O callbacks finish before the next
+ * timed section (on a 2-core machine they otherwise land inside it).
+ */
+export async function settle(ms: number): Promise<void> {
+  collectGarbage();
+  await sleep(ms);
 }
 
 /**
  * Measures several series interleaved: `warmup` untimed rounds, then `runs` rounds in which every series runs once,
- * in order. Interleaving spreads machine noise (GC, other processes) evenly over the series being compared.
+ * in order, each after `settle(settleMs)` when `settleMs` > 0 (for heavy runs; light ones skip it). Interleaving
+ * spreads machine noise evenly over the series being compared.
  */
 export async function measureInterleaved(
   series: Record<string, () => Promise<unknown>>,
-  opts: { warmup: number; runs: number },
+  opts: { warmup: number; runs: number; settleMs: number },
 ): Promise<Record<string, number[]>> {
   const names = Object.keys(series);
   for (let i = 0; i < opts.warmup; i++) for (const n of names) await series[n]();
   const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, [] as number[]]));
   for (let i = 0; i < opts.runs; i++) {
     for (const n of names) {
-      collectGarbage();
+      if (opts.settleMs > 0) await settle(opts.settleMs);
       out[n].push((await timed(series[n])).ms);
     }
   }
@@ -141,7 +172,7 @@ export function environment(): Record<string, unknown> {
     cpuCount: cpus.length,
     cpuModel: cpus[0]?.model ?? 'unknown',
     totalMemoryMB: Math.round(os.totalmem() / 2 ** 20),
-    exposeGc: typeof (globalThis as { gc?: unknown }).gc === 'function',
+    gcBetweenRuns: gcHook !== null,
   };
 }
 
@@ -152,7 +183,8 @@ export const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)
 export async function writeResult(result: BenchResult, extra: Record<string, unknown>): Promise<string> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${result.name}.json`);
-  await writeFile(file, JSON.stringify({ ...extra, ...result, environment: environment() }, null, 2) + '\n');
+  const samples = Object.fromEntries(Object.entries(result.samples).map(([k, xs]) => [k, xs.map((x) => round(x, 3))]));
+  await writeFile(file, JSON.stringify({ ...extra, ...result, samples, environment: environment() }, null, 2) + '\n');
   return file;
 }
 
