@@ -25,6 +25,10 @@ const SCHEME_RE = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
  * and Remove File, "path" is a URI).
  */
 export function fileKey(tableKey: string, path: string, storageRoot: string): string {
+  // Fast path for the common case: a plain relative path with nothing to decode or check.
+  if (!path.includes('%') && !path.includes('..') && !path.includes(':') && !path.startsWith('/') && !path.includes('//')) {
+    return tableKey ? `${tableKey}/${path}` : path;
+  }
   let decoded: string;
   try {
     decoded = decodeURIComponent(path);
