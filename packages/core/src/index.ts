@@ -29,3 +29,5 @@ export * from './delta/operations/overwrite.js';
 export * from './delta/operations/delete.js';
 export * from './delta/row-count.js';
 export * from './catalog/table-name.js';
+export * from './delta/operations/update.js';
+export * from './delta/operations/merge.js';

@@ -56,8 +56,36 @@ export function assertReadable(protocol: ProtocolAction, table: string): void {
   }
 }
 
-/** Throws UNSUPPORTED_FEATURE when this core cannot write a table with `protocol` without breaking a feature. */
-export function assertWritable(protocol: ProtocolAction, table: string): void {
+/** Writer features that only bind when the schema uses them (PROTOCOL.md: Generated Columns, Identity Columns). */
+const SCHEMA_ACTIVATED: Record<string, (metadata: MetadataAction) => boolean> = {
+  generatedColumns: (m) => schemaHasMetadata(m, (k) => k === 'delta.generationExpression'),
+  identityColumns: (m) => schemaHasMetadata(m, (k) => k.startsWith('delta.identity.')),
+};
+
+function schemaHasMetadata(metadata: MetadataAction, pred: (key: string) => boolean): boolean {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(metadata.schemaString);
+  } catch {
+    return false;
+  }
+  const visit = (t: unknown): boolean => {
+    if (!t || typeof t !== 'object') return false;
+    const o = t as Record<string, unknown>;
+    if (Array.isArray(o.fields)) {
+      return o.fields.some((f: Record<string, unknown>) => Object.keys((f.metadata as object) ?? {}).some(pred) || visit(f.type));
+    }
+    return visit(o.elementType) || visit(o.keyType) || visit(o.valueType);
+  };
+  return visit(raw);
+}
+
+/**
+ * Throws UNSUPPORTED_FEATURE when this core cannot write a table with `protocol` and `metadata` without breaking a
+ * feature. Features a legacy writer version implies but the table does not use (generated or identity columns absent
+ * from the schema) do not prevent writing.
+ */
+export function assertWritable(protocol: ProtocolAction, metadata: MetadataAction | null, table: string): void {
   assertReadable(protocol, table);
   const v = protocol.minWriterVersion;
   if (!Number.isInteger(v) || v < 1 || v > MAX_WRITER_VERSION) {
@@ -65,9 +93,12 @@ export function assertWritable(protocol: ProtocolAction, table: string): void {
       minWriterVersion: v,
     });
   }
-  const implied = writerVersionFeatures(v);
-  const features = v === 7 ? (protocol.writerFeatures ?? []) : implied;
-  const unknown = features.filter((f) => !SUPPORTED_WRITER_FEATURES.has(f));
+  const features = v === 7 ? (protocol.writerFeatures ?? []) : writerVersionFeatures(v);
+  const unknown = features.filter((f) => {
+    if (SUPPORTED_WRITER_FEATURES.has(f)) return false;
+    const activated = SCHEMA_ACTIVATED[f];
+    return !activated || !metadata || activated(metadata);
+  });
   if (unknown.length > 0) {
     throw new LakehouseError(
       'UNSUPPORTED_FEATURE',

@@ -64,7 +64,7 @@ export class Transaction {
     readonly readSnapshot: Snapshot | null,
     private readonly clock: Clock,
   ) {
-    if (readSnapshot) assertWritable(readSnapshot.protocol, readSnapshot.table.tableKey || readSnapshot.table.storage.root);
+    if (readSnapshot) assertWritable(readSnapshot.protocol, readSnapshot.metadata, readSnapshot.table.tableKey || readSnapshot.table.storage.root);
   }
 
   /** Adds actions (add, remove, metaData, protocol, txn, domainMetadata) to the commit. */
@@ -192,7 +192,7 @@ export class Transaction {
     if (!metadata) throw new LakehouseError('INVALID_INPUT', 'a new table needs a metaData action');
     const protocol = this.lastOf('protocol') ?? base?.protocol;
     if (!protocol) throw new LakehouseError('INVALID_INPUT', 'a new table needs a protocol action');
-    assertWritable(protocol, this.table.tableKey || this.table.storage.root);
+    assertWritable(protocol, metadata, this.table.tableKey || this.table.storage.root);
     parseSchemaString(metadata.schemaString);
     if (metadata.configuration['delta.appendOnly'] === 'true') {
       const r = this.removes.find((x) => x.dataChange);

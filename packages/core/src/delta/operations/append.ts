@@ -5,7 +5,7 @@ import type { Snapshot } from '../snapshot.js';
 import { Snapshot as SnapshotClass } from '../snapshot.js';
 import type { TableRef } from '../snapshot.js';
 import { Transaction } from '../transaction.js';
-import { conformSource } from './conform.js';
+import { conformSource, writeChecked } from './conform.js';
 import type { DataEngine } from './engine.js';
 import { addsMetrics } from './metrics.js';
 
@@ -48,9 +48,10 @@ export async function append(table: TableRef, engine: DataEngine, options: Appen
   }
   const txn = new Transaction(table, snapshot, clock);
   const conformed = await conformSource(engine, options.sourceSql, snapshot, { mergeSchema: options.mergeSchema });
-  const adds = await engine.writeFiles(
+  const adds = await writeChecked(
+    engine,
     table,
-    { schema: conformed.schema, partitionColumns: snapshot.partitionColumns, columnMappingMode: snapshot.columnMappingMode },
+    { schema: conformed.schema, partitionColumns: snapshot.partitionColumns, columnMappingMode: snapshot.columnMappingMode, metadata: conformed.metadata ?? snapshot.metadata },
     conformed.sql,
   );
   const actions: Action[] = [];

@@ -1,6 +1,7 @@
 import { LakehouseError } from '../../errors.js';
 import { deltaTypeFromDuckDb, duckDbType, quoteIdent } from '../../sql/duckdb-types.js';
-import type { MetadataAction, ProtocolAction } from '../actions.js';
+import type { AddAction, MetadataAction, ProtocolAction } from '../actions.js';
+import type { TableRef } from '../snapshot.js';
 import { writerVersionFeatures } from '../protocol.js';
 import type { ColumnMappingMode, DataType, StructField, StructType } from '../schema.js';
 import { schemaToString, typeToString } from '../schema.js';
@@ -180,4 +181,65 @@ async function assertLosslessCast(engine: DataEngine, sourceSql: string, column:
       { column, value: bad[0].v },
     );
   }
+}
+
+/** A rule every row written must satisfy. */
+export interface TableConstraint {
+  /** `delta.constraints.<name>` name, or `invariant:<column>` for a column invariant. */
+  name: string;
+  /** SQL boolean expression over the table's logical columns. */
+  expression: string;
+}
+
+/** CHECK constraints (`delta.constraints.*`) and column invariants (`delta.invariants`) of a table (PROTOCOL.md: Check Constraints, Column Invariants). */
+export function tableConstraints(metadata: MetadataAction): TableConstraint[] {
+  const out: TableConstraint[] = [];
+  for (const [k, v] of Object.entries(metadata.configuration)) {
+    if (k.startsWith('delta.constraints.')) out.push({ name: k.slice('delta.constraints.'.length), expression: v });
+  }
+  let schema: { fields?: { name: string; metadata?: Record<string, unknown> }[] } = {};
+  try {
+    schema = JSON.parse(metadata.schemaString);
+  } catch {
+    return out;
+  }
+  for (const f of schema.fields ?? []) {
+    const inv = f.metadata?.['delta.invariants'];
+    if (typeof inv !== 'string') continue;
+    try {
+      const expr = (JSON.parse(inv) as { expression?: { expression?: string } }).expression?.expression;
+      if (expr) out.push({ name: `invariant:${f.name}`, expression: expr });
+    } catch {
+      throw new LakehouseError('CORRUPT_LOG', `column "${f.name}" has a malformed delta.invariants value`, { column: f.name });
+    }
+  }
+  return out;
+}
+
+/**
+ * Writes rows as data files after checking every constraint of the table on them; a violation is INVALID_INPUT
+ * naming the constraint and the number of offending rows, and nothing is written.
+ */
+export async function writeChecked(
+  engine: DataEngine,
+  table: TableRef,
+  layout: { schema: StructType; partitionColumns: string[]; columnMappingMode: ColumnMappingMode; metadata: MetadataAction },
+  sql: string,
+  options: { dataChange?: boolean } = {},
+): Promise<AddAction[]> {
+  for (const c of tableConstraints(layout.metadata)) {
+    let bad: number;
+    try {
+      bad = await engine.queryNumber(`SELECT count(*) FROM (${sql}) AS __rows WHERE (${c.expression}) IS NOT TRUE`);
+    } catch (e) {
+      throw new LakehouseError('UNSUPPORTED_FEATURE', `cannot evaluate constraint ${c.name} (${c.expression}): ${(e as Error).message}`, { constraint: c.name });
+    }
+    if (bad > 0) {
+      throw new LakehouseError('INVALID_INPUT', `${bad} row(s) violate constraint ${c.name}: ${c.expression}; nothing was written`, {
+        constraint: c.name,
+        rows: bad,
+      });
+    }
+  }
+  return engine.writeFiles(table, layout, sql, options);
 }

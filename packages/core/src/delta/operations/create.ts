@@ -7,7 +7,7 @@ import { schemaToString, typeToString } from '../schema.js';
 import type { TableRef } from '../snapshot.js';
 import { Transaction } from '../transaction.js';
 import { parseIntervalMs } from './checkpoint.js';
-import { withFeatures } from './conform.js';
+import { withFeatures, writeChecked } from './conform.js';
 import type { DataEngine } from './engine.js';
 import { addsMetrics } from './metrics.js';
 
@@ -157,7 +157,7 @@ export async function createTable(table: TableRef, options: CreateTableOptions):
   if (options.sourceSql) {
     if (!options.engine) throw new LakehouseError('INVALID_INPUT', 'initial rows need a data engine');
     const mode = mapping === 'name' || mapping === 'id' ? mapping : 'none';
-    adds = await options.engine.writeFiles(table, { schema, partitionColumns, columnMappingMode: mode }, options.sourceSql);
+    adds = await writeChecked(options.engine, table, { schema, partitionColumns, columnMappingMode: mode, metadata }, options.sourceSql);
   }
   const txn = new Transaction(table, null, clock).add({ protocol }, { metaData: metadata }, ...adds.map((add) => ({ add })));
   const { numRows: numOutputRows, numBytes: numOutputBytes } = addsMetrics(adds);

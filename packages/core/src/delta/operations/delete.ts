@@ -91,6 +91,14 @@ export async function deleteRows(table: TableRef, engine: DataEngine, options: D
   if (removes.length === 0) {
     return { version: snapshot.version, numDeletedRows: 0, numRemovedFiles: 0, numAddedFiles: 0, numCopiedRows: 0, committed: false };
   }
+  if (rewrites.length > 0 && snapshot.properties['delta.enableChangeDataFeed'] === 'true') {
+    // PROTOCOL.md: Add CDC File: a rewrite without change data files would read as deletes of the copied rows.
+    throw new LakehouseError(
+      'UNSUPPORTED_FEATURE',
+      'table has the change data feed enabled (delta.enableChangeDataFeed=true): deleting part of a file would need change data (cdc) files, which are not supported; delete whole partitions instead',
+      { feature: 'changeDataFeed' },
+    );
+  }
   const adds: AddAction[] = [];
   for (const f of rewrites) {
     const sql = `SELECT * FROM (${fileSql(plan, f, engine, table)}) AS t WHERE (${options.predicate}) IS NOT TRUE`;

@@ -7,7 +7,7 @@ import { parsePredicate, predicateToSql, referencedColumns } from '../expression
 import type { Snapshot, TableRef } from '../snapshot.js';
 import { Snapshot as SnapshotClass } from '../snapshot.js';
 import { Transaction, partitionMatches } from '../transaction.js';
-import { conformSource } from './conform.js';
+import { conformSource, writeChecked } from './conform.js';
 import type { DataEngine } from './engine.js';
 import { addsMetrics, removeFor } from './metrics.js';
 
@@ -68,9 +68,10 @@ export async function overwrite(table: TableRef, engine: DataEngine, options: Ov
     if (pred && partitionMatches(snapshot, pred, add) !== true) continue;
     removes.push({ remove: removeFor(add, now) });
   }
-  const adds = await engine.writeFiles(
+  const adds = await writeChecked(
+    engine,
     table,
-    { schema: conformed.schema, partitionColumns: snapshot.partitionColumns, columnMappingMode: snapshot.columnMappingMode },
+    { schema: conformed.schema, partitionColumns: snapshot.partitionColumns, columnMappingMode: snapshot.columnMappingMode, metadata: conformed.metadata ?? snapshot.metadata },
     conformed.sql,
   );
   if (conformed.protocol) txn.add({ protocol: conformed.protocol });

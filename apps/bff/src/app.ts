@@ -1,0 +1,102 @@
+import express, { type Express } from 'express';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Health } from '@lakehouse/contracts';
+import { LakehouseError, type Clock } from '@lakehouse/core';
+import { z } from 'zod';
+import type { CatalogStore } from './catalog/store.js';
+import type { Config } from './config.js';
+import { hashToken, newTokenSecret } from './auth/tokens.js';
+import { auditRequest, principalOf, resolvePrincipal } from './http/context.js';
+import { errorHandler } from './http/errors.js';
+import type { UrlSigner } from './http/signing.js';
+import type { JobRunner } from './jobs/runner.js';
+import { adminRouter } from './routes/admin.js';
+import { jobsRouter } from './routes/jobs.js';
+import { filesRouter, tablesRouter } from './routes/tables.js';
+import type { TableService } from './services/tables.js';
+import type { EnginePool } from './warehouse/engines.js';
+import type { Warehouse } from './warehouse/warehouse.js';
+
+/** Version reported by /api/health. */
+export const VERSION = '0.1.0';
+
+/** Everything the app needs, built by `main.ts` from config (tests build it with temporary parts). */
+export interface AppDeps {
+  config: Config;
+  catalog: CatalogStore;
+  warehouse: Warehouse;
+  tables: TableService;
+  engines: EnginePool;
+  signer: UrlSigner;
+  jobs: JobRunner;
+  clock: Clock;
+}
+
+/** Extra routers mounted under /api after authentication (features added by later modules). */
+export type ApiExtension = (deps: AppDeps) => express.Router;
+
+/** Builds the Express app: health, login, authenticated /api routes, signed /files, and the console when built. */
+export function createApp(deps: AppDeps, extensions: ApiExtension[] = []): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  const { catalog, clock } = deps;
+
+  app.get('/api/health', (_req, res) => {
+    const body: Health = {
+      status: 'ok',
+      version: VERSION,
+      warehouse: { backend: 'local', location: deps.warehouse.root },
+      catalog: { backend: catalog.backend },
+    };
+    res.json(body);
+  });
+
+  app.use(filesRouter(deps));
+  app.use('/api', express.json({ limit: '2mb' }));
+
+  // Exchange a (one-time) login token for a session token.
+  app.post('/api/auth/login', async (req, res) => {
+    const { token } = z.object({ token: z.string().min(1) }).parse(req.body ?? {});
+    const found = await catalog.useToken(hashToken(token), new Date(clock.now()).toISOString());
+    if (!found) {
+      await catalog.audit({ userId: null, userName: null, action: 'login', table: null, outcome: 'denied', details: {} });
+      throw new LakehouseError('UNAUTHENTICATED', 'this login token is invalid, expired or already used');
+    }
+    const secret = newTokenSecret();
+    await catalog.createToken(found.user.id, hashToken(secret), { expiresAt: new Date(clock.now() + 30 * 86_400_000).toISOString() });
+    await catalog.audit({ userId: found.user.id, userName: found.user.name, action: 'login', table: null, outcome: 'ok', details: {} });
+    res.json({ token: secret, user: found.user });
+  });
+
+  app.use('/api', async (req, res, next) => {
+    const p = await resolvePrincipal(catalog, req, clock);
+    if (!p) {
+      await auditRequest(catalog, res, `${req.method} ${req.path}`, null, 'denied', { reason: 'unauthenticated' });
+      throw new LakehouseError('UNAUTHENTICATED', 'sign in first: send Authorization: Bearer <token>');
+    }
+    res.locals.principal = p;
+    next();
+  });
+
+  app.get('/api/me', (_req, res) => {
+    const p = principalOf(res);
+    res.json({ id: p.id, name: p.name, role: p.role, grants: p.grants });
+  });
+
+  app.use('/api', tablesRouter(deps));
+  app.use('/api', adminRouter(deps));
+  app.use('/api', jobsRouter(deps));
+  for (const ext of extensions) app.use('/api', ext(deps));
+  app.use('/api', (req) => {
+    throw new LakehouseError('NOT_FOUND', `no API route ${req.method} ${req.path}`);
+  });
+
+  const dist = deps.config.webDist;
+  if (dist && existsSync(join(dist, 'index.html'))) {
+    app.use(express.static(dist, { index: false, maxAge: '1h' }));
+    app.get('/*splat', (_req, res) => res.sendFile(join(dist, 'index.html')));
+  }
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,78 @@
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '@lakehouse/core';
+import { createApp, type ApiExtension, type AppDeps } from './app.js';
+import { hashToken, newTokenSecret } from './auth/tokens.js';
+import { openCatalog } from './catalog/open.js';
+import type { CatalogStore } from './catalog/store.js';
+import type { Config } from './config.js';
+import { UrlSigner } from './http/signing.js';
+import { JobRunner } from './jobs/runner.js';
+import { TableService } from './services/tables.js';
+import { EnginePool } from './warehouse/engines.js';
+import { Warehouse } from './warehouse/warehouse.js';
+
+/** Builds the app's dependencies from config: catalog (PostgreSQL or PGlite under the warehouse), engines, signer. */
+export async function buildDeps(config: Config, clock: Clock = systemClock, catalogOverride?: CatalogStore): Promise<AppDeps> {
+  mkdirSync(config.warehouse, { recursive: true });
+  const catalog =
+    catalogOverride ??
+    (await openCatalog(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { pgliteDir: join(config.warehouse, '.lakehouse', 'catalog') }));
+  const key = await catalog.setSettingIfAbsent('url_signing_key', UrlSigner.newKey());
+  const warehouse = new Warehouse(config.warehouse, clock);
+  return {
+    config,
+    catalog,
+    warehouse,
+    tables: new TableService(warehouse, catalog, clock),
+    engines: await EnginePool.create(config.engines, clock),
+    signer: new UrlSigner(Buffer.from(key, 'hex')),
+    jobs: new JobRunner(catalog, clock),
+    clock,
+  };
+}
+
+/** On a catalog without users: creates the admin and returns a one-time login token for it (null otherwise). */
+export async function ensureAdmin(catalog: CatalogStore): Promise<string | null> {
+  if ((await catalog.countUsers()) > 0) return null;
+  const admin = await catalog.createUser('admin', 'admin');
+  const secret = newTokenSecret();
+  await catalog.createToken(admin.id, hashToken(secret), { oneTime: true });
+  await catalog.audit({ userId: admin.id, userName: admin.name, action: 'create admin', table: null, outcome: 'ok', details: { firstStart: true } });
+  return secret;
+}
+
+/** A running server. */
+export interface RunningServer {
+  url: string;
+  deps: AppDeps;
+  /** One-time login URL printed at first start (null when users already existed). */
+  loginUrl: string | null;
+  close(): Promise<void>;
+}
+
+/** Starts the BFF on config.host:config.port (port 0 picks a free one). */
+export async function startServer(config: Config, options: { clock?: Clock; extensions?: ApiExtension[]; catalog?: CatalogStore } = {}): Promise<RunningServer> {
+  const deps = await buildDeps(config, options.clock, options.catalog);
+  await deps.tables.syncRegistry();
+  const firstToken = await ensureAdmin(deps.catalog);
+  const app = createApp(deps, options.extensions);
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.on('error', reject);
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  return {
+    url,
+    deps,
+    loginUrl: firstToken ? `${url}/login#token=${firstToken}` : null,
+    close: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await deps.catalog.close();
+    },
+  };
+}
