@@ -12,7 +12,9 @@ import { errorHandler } from './http/errors.js';
 import type { UrlSigner } from './http/signing.js';
 import type { JobRunner } from './jobs/runner.js';
 import { adminRouter } from './routes/admin.js';
+import { ingestRouter } from './routes/ingest.js';
 import { jobsRouter } from './routes/jobs.js';
+import { sqlRouter } from './routes/sql.js';
 import { filesRouter, tablesRouter } from './routes/tables.js';
 import type { TableService } from './services/tables.js';
 import type { EnginePool } from './warehouse/engines.js';
@@ -87,6 +89,8 @@ export function createApp(deps: AppDeps, extensions: ApiExtension[] = []): Expre
   app.use('/api', tablesRouter(deps));
   app.use('/api', adminRouter(deps));
   app.use('/api', jobsRouter(deps));
+  app.use('/api', sqlRouter(deps));
+  app.use('/api', ingestRouter(deps));
   for (const ext of extensions) app.use('/api', ext(deps));
   app.use('/api', (req) => {
     throw new LakehouseError('NOT_FOUND', `no API route ${req.method} ${req.path}`);

@@ -26,7 +26,7 @@ export async function buildDeps(config: Config, clock: Clock = systemClock, cata
     catalog,
     warehouse,
     tables: new TableService(warehouse, catalog, clock),
-    engines: await EnginePool.create(config.engines, clock),
+    engines: await EnginePool.create(config.engines, clock, { tempDir: join(config.warehouse, '.lakehouse', 'tmp'), memoryLimit: '4GB' }),
     signer: new UrlSigner(Buffer.from(key, 'hex')),
     jobs: new JobRunner(catalog, clock),
     clock,

@@ -154,7 +154,7 @@ describe.each(backends)('API on %s', (backend) => {
       for (const u of [tampered.toString(), otherExp.toString(), otherFile.toString(), traversal, traversal2, log, `${s.url}${url.pathname}`]) {
         const r = await fetch(u);
         expect([403, 404], u).toContain(r.status);
-        if (r.status === 403) expect((await r.json()).code).toBe('FORBIDDEN');
+        if (r.status === 403) expect(((await r.json()) as { code: string }).code).toBe('FORBIDDEN');
       }
       // A symlink inside the table pointing outside it is refused even with a valid signature.
       writeFileSync(join(s.dir, 'secret.txt'), 'top secret');
@@ -168,7 +168,7 @@ describe.each(backends)('API on %s', (backend) => {
       s.clock.advance(3600 * 1000);
       const expired = await fetch(url.toString());
       expect(expired.status).toBe(403);
-      expect((await expired.json()).message).toContain('expired');
+      expect(((await expired.json()) as { message: string }).message).toContain('expired');
       s.clock.advance(-3600 * 1000);
       const audit = await (await s.call('/api/audit?action=read%20file&outcome=denied&limit=100', { token: s.adminToken })).json();
       expect(audit.total).toBeGreaterThanOrEqual(6);

@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
-import { LakehouseError, Snapshot, countRows } from '@lakehouse/core';
-import { FsStorage } from '@lakehouse/core/node';
-import { DEMO_TABLES, ensureDemoWarehouse, tableDir } from '../demo/demo.js';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { VERSION } from '../app.js';
+import { loadConfig } from '../config.js';
+import { startServer } from '../server.js';
+import { LakehouseError } from '@lakehouse/core';
+import { ensureDemoWarehouse } from '../demo/demo.js';
 import { exitCodeFor, formatError } from './errors.js';
-import { formatBytes } from './format.js';
 import { tableCheckpoint, tableCreate, tableDelete, tableHistory, tableInfo, tableScan, tableWrite, type Out } from './table.js';
 
 const HELP = `lakehouse: Delta Lake tables from the shell
 
 usage:
-  lakehouse start [--warehouse DIR]                 build the demo warehouse (first run) and list its tables
+  lakehouse start|serve [--warehouse DIR] [--port N] [--host H] [--database-url URL] [--no-demo]
+                                                    serve the API (and console) on a warehouse; demo tables on first start
   lakehouse table info <path> [--version N | --timestamp ISO] [--json]
   lakehouse table history <path> [--limit N] [--json]
   lakehouse table scan <path> [--version N | --timestamp ISO] [--where SQL] [--limit N] [--format jsonl|csv]
@@ -23,19 +27,44 @@ usage:
 
 exit codes: 0 success, 2 table refused (unsupported feature, not a Delta table, corrupt log), 1 other errors`;
 
-async function start(args: string[], out: Out): Promise<void> {
-  const i = args.indexOf('--warehouse');
-  const warehouse = resolve(process.env.INIT_CWD ?? process.cwd(), i >= 0 ? args[i + 1] : (process.env.LAKEHOUSE_WAREHOUSE ?? 'warehouse'));
-  const created = await ensureDemoWarehouse(warehouse, out);
-  out(created.length ? `demo warehouse ready at ${warehouse}` : `reusing the warehouse at ${warehouse}`);
-  for (const t of DEMO_TABLES) {
-    const s = await Snapshot.load({ storage: new FsStorage(tableDir(warehouse, t.name)), tableKey: '' });
-    out(`  ${t.name.padEnd(28)} v${String(s.version).padEnd(4)} ${(await countRows(s)).toLocaleString('en-US').padStart(9)} rows  ${String(s.numFiles).padStart(4)} files  ${formatBytes(s.sizeInBytes)}`);
+async function serve(args: string[], out: Out): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      warehouse: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'database-url': { type: 'string' },
+      'no-demo': { type: 'boolean' },
+    },
+  });
+  const cwd = process.env.INIT_CWD ?? process.cwd();
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new LakehouseError('INVALID_INPUT', `--port must be 0..65535, got "${values.port}"`);
+  const config = loadConfig({ warehouse: values.warehouse, port, host: values.host, databaseUrl: values['database-url'], demo: values['no-demo'] ? false : undefined }, process.env, cwd);
+  const webDist = resolve(fileURLToPath(new URL('../../../web/dist', import.meta.url)));
+  config.webDist = webDist;
+  if (config.demo) {
+    const created = await ensureDemoWarehouse(config.warehouse, (l) => out(l));
+    if (created.length > 0) out(`demo warehouse ready at ${config.warehouse}`);
   }
-  out('\ntry:');
-  out(`  pnpm -s lakehouse table info ${tableDir(warehouse, 'silver.sales.orders')}`);
-  out(`  pnpm -s lakehouse table scan ${tableDir(warehouse, 'gold.sales.daily_revenue')} --where "country = 'DE'" --format csv`);
-  out('(the web console and API server arrive with the BFF)');
+  const server = await startServer(config);
+  out(`lakehouse ${VERSION} serving ${config.warehouse} on ${server.url} (catalog: ${server.deps.catalog.backend})`);
+  for (const t of await server.deps.warehouse.discover()) out(`  ${t}`);
+  if (server.loginUrl) {
+    out('');
+    out('first start: an admin user was created. Sign in once with this URL (the token works one time):');
+    out(`  ${server.loginUrl}`);
+  }
+  out(`API: ${server.url}/api/health`);
+  await new Promise<void>((resolveStop) => {
+    const stop = () => {
+      out('stopping ...');
+      void server.close().then(resolveStop);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
@@ -46,8 +75,8 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       out(HELP);
       return 0;
     }
-    if (cmd === 'start') {
-      await start(argv.slice(1), out);
+    if (cmd === 'start' || cmd === 'serve') {
+      await serve(argv.slice(1), out);
       return 0;
     }
     if (cmd === 'table') {

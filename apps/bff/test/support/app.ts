@@ -9,7 +9,6 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import type { ApiExtension } from '../../src/app.js';
 
 /** A fetch Response whose JSON body is untyped (tests assert on its shape). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type JsonResponse = Omit<Response, 'json'> & { json(): Promise<any> };
 
 /** A test server on a temporary warehouse holding `bronze.sales.orders` (partitioned by day, 2 versions). */

@@ -95,16 +95,16 @@ export class Transaction {
     const base = this.readSnapshot;
     this.checkFeatures();
     let version = base ? base.version + 1 : 0;
-    let latest: Snapshot | null = base;
+    let lastTimestamp = base?.timestamp ?? 0;
     const maxRetries = req.maxRetries ?? 100;
     for (let attempt = 0; ; attempt++) {
-      const commitInfo = this.commitInfo(req, latest);
+      const commitInfo = this.commitInfo(req, lastTimestamp);
       const body = [{ commitInfo }, ...this.actions].map((a) => JSON.stringify(a)).join('\n') + '\n';
       const key = logKey(this.table.tableKey, `${padVersion(version)}.json`);
       const won = await this.table.storage.putIfAbsent(key, new TextEncoder().encode(body));
       if (won) {
         let checkpointed = false;
-        if (req.checkpoint !== false) checkpointed = await this.maybeCheckpoint(version, latest);
+        if (req.checkpoint !== false) checkpointed = await this.maybeCheckpoint(version);
         return { version, retries: attempt, checkpointed };
       }
       if (!base) {
@@ -115,12 +115,15 @@ export class Transaction {
           version,
         });
       }
-      // Read every commit that won since our last attempt and check it against what we read.
+      // Back off a little under heavy contention, then read every commit that won since our last attempt, check it
+      // against what we read, and retry at once at the next free version.
+      if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, 2 ** (attempt - 2))));
       const winners = await this.readWinners(version);
-      for (const w of winners) this.checkConflict(w.version, w.actions);
+      for (const w of winners) {
+        this.checkConflict(w.version, w.actions);
+        for (const a of w.actions) if ('commitInfo' in a && typeof a.commitInfo.inCommitTimestamp === 'number') lastTimestamp = a.commitInfo.inCommitTimestamp;
+      }
       version = winners[winners.length - 1].version + 1;
-      latest = await (latest ?? base).update();
-      if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
     }
   }
 
@@ -215,13 +218,13 @@ export class Transaction {
     return undefined;
   }
 
-  private commitInfo(req: CommitRequest, latest: Snapshot | null): CommitInfoAction {
+  private commitInfo(req: CommitRequest, lastTimestamp: number): CommitInfoAction {
     const now = this.clock.now();
-    const metadata = this.lastOf('metaData') ?? latest?.metadata;
+    const metadata = this.lastOf('metaData') ?? this.readSnapshot?.metadata;
     const info: CommitInfoAction = {};
     if (metadata && inCommitTimestampsEnabled(metadata)) {
       // PROTOCOL.md: In-Commit Timestamps: strictly increasing, commitInfo first.
-      info.inCommitTimestamp = Math.max(now, (latest?.timestamp ?? 0) + 1);
+      info.inCommitTimestamp = Math.max(now, lastTimestamp + 1);
     }
     Object.assign(info, {
       timestamp: now,
@@ -239,16 +242,13 @@ export class Transaction {
     return info;
   }
 
-  private async maybeCheckpoint(version: number, latest: Snapshot | null): Promise<boolean> {
-    const metadata = this.lastOf('metaData') ?? latest?.metadata;
+  private async maybeCheckpoint(version: number): Promise<boolean> {
+    const metadata = this.lastOf('metaData') ?? this.readSnapshot?.metadata;
     const interval = Number(metadata?.configuration['delta.checkpointInterval'] ?? 10);
     if (!Number.isInteger(interval) || interval <= 0 || version === 0 || version % interval !== 0) return false;
     try {
-      const snap = latest ? await latest.update() : await SnapshotClass.load(this.table);
-      if (snap.version !== version) {
-        const exact = await SnapshotClass.load(this.table, { version });
-        await writeCheckpoint(exact, { clock: this.clock });
-      } else await writeCheckpoint(snap, { clock: this.clock });
+      const snap = this.readSnapshot ? await this.readSnapshot.update() : await SnapshotClass.load(this.table);
+      await writeCheckpoint(snap.version === version ? snap : await SnapshotClass.load(this.table, { version }), { clock: this.clock });
       return true;
     } catch {
       // The commit is durable; a failed checkpoint only costs readers time. The next interval tries again.

@@ -24,6 +24,8 @@ export interface CreateTableOptions {
   engine?: DataEngine;
   clock?: Clock;
   userName?: string;
+  /** Extra commitInfo fields (e.g. lineage). */
+  commitExtra?: Record<string, unknown>;
 }
 
 /** Metrics of a create. */
@@ -166,6 +168,7 @@ export async function createTable(table: TableRef, options: CreateTableOptions):
     operationParameters: { partitionBy: JSON.stringify(partitionColumns), description: options.description ?? null, properties: JSON.stringify(props) },
     operationMetrics: options.sourceSql ? { numFiles: adds.length, numOutputRows, numOutputBytes } : {},
     userName: options.userName,
+    extra: options.commitExtra,
   });
   return { version: result.version, numFiles: adds.length, numOutputRows, numOutputBytes };
 }

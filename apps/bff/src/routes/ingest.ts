@@ -1,0 +1,55 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Router } from 'express';
+import type { AppDeps } from '../app.js';
+import { auditRequest, requireCapability } from '../http/context.js';
+import { ingestFile, ingestOptionsFromFields } from '../ingest/ingest.js';
+import { receiveUpload } from '../ingest/receive.js';
+import { tableParam } from './tables.js';
+
+/** POST /api/tables/{name}/ingest: a multipart upload streamed to disk, then appended to a bronze table as a job. */
+export function ingestRouter(deps: AppDeps): Router {
+  const r = Router();
+  const { catalog, warehouse, engines, clock, jobs, config } = deps;
+  r.post('/tables/:name/ingest', async (req, res) => {
+    const name = tableParam(req.params.name);
+    const p = await requireCapability(catalog, res, 'modify', 'ingest', name);
+    let upload;
+    try {
+      upload = await receiveUpload(req, { tmpDir: join(config.warehouse, '.lakehouse', 'uploads'), maxBytes: config.maxUploadBytes });
+    } catch (e) {
+      // The rest of the body was not read: close the connection instead of reusing it.
+      res.set('Connection', 'close');
+      await auditRequest(catalog, res, 'ingest', name, 'error', { message: (e as Error).message });
+      throw e;
+    }
+    const options = (() => {
+      try {
+        return ingestOptionsFromFields(upload.fields);
+      } catch (e) {
+        void rm(upload.path, { force: true });
+        throw e;
+      }
+    })();
+    const { job, done } = await jobs.start('ingest', name, p.id, async (ctx) => {
+      const result = await ingestFile(
+        { warehouse, engines, clock, userName: p.name, signal: ctx.signal, onProgress: (f, m) => ctx.progress(f, m) },
+        { table: name, path: upload.path, fileName: upload.fileName, ...options },
+      );
+      if (!(await catalog.getTable(name))) await catalog.registerTable(name, p.name);
+      await auditRequest(catalog, res, 'ingest', name, 'ok', { version: result.version, rows: result.rows, file: upload.fileName, jobId: job.id });
+      return result;
+    });
+    if (/respond-async/i.test(String(req.headers.prefer ?? ''))) {
+      res.status(202).json(job);
+      return;
+    }
+    try {
+      res.json(await done);
+    } catch (e) {
+      await auditRequest(catalog, res, 'ingest', name, 'error', { message: (e as Error).message, jobId: job.id });
+      throw e;
+    }
+  });
+  return r;
+}
