@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,22 @@ describe('lakehouse table commands', () => {
     const limited = await run('table', 'scan', t, '--limit', '1');
     expect(limited.out).toHaveLength(1);
     expect((await run('table', 'checkpoint', t)).out[0]).toContain('checkpoint written at version 2');
+  });
+
+  it('ingest loads a file into a bronze table of a warehouse and leaves the file in place', async () => {
+    const wh = join(dir, 'wh');
+    const file = join(dir, 'clicks.csv');
+    writeFileSync(file, 'user,page\nu1,/a\nu2,/b\n');
+    const r = await run('ingest', file, 'bronze.web.clicks', '--warehouse', wh, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out[0])).toMatchObject({ table: 'bronze.web.clicks', version: 0, created: true, rows: 2 });
+    expect(existsSync(file)).toBe(true);
+    const info = JSON.parse((await run('table', 'info', join(wh, 'bronze/web/clicks'), '--json')).out.join('\n'));
+    expect(info.rows).toBe(2);
+    expect(info.partitionColumns).toEqual(['_ingest_date']);
+    const refused = await run('ingest', file, 'gold.web.clicks', '--warehouse', wh);
+    expect(refused.code).toBe(1);
+    expect(refused.err[0]).toContain('error[INVALID_INPUT]');
   });
 
   it('reads golden tables of other engines', async () => {

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-import { resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { VERSION } from '../app.js';
 import { loadConfig } from '../config.js';
 import { startServer } from '../server.js';
-import { LakehouseError } from '@lakehouse/core';
+import { LakehouseError, systemClock } from '@lakehouse/core';
+import { ingestFile, ingestOptionsFromFields } from '../ingest/ingest.js';
+import { EnginePool } from '../warehouse/engines.js';
+import { Warehouse } from '../warehouse/warehouse.js';
 import { ensureDemoWarehouse } from '../demo/demo.js';
 import { exitCodeFor, formatError } from './errors.js';
 import { tableCheckpoint, tableCreate, tableDelete, tableHistory, tableInfo, tableScan, tableWrite, type Out } from './table.js';
@@ -15,6 +18,7 @@ const HELP = `lakehouse: Delta Lake tables from the shell
 usage:
   lakehouse start|serve [--warehouse DIR] [--port N] [--host H] [--database-url URL] [--no-demo]
                                                     serve the API (and console) on a warehouse; demo tables on first start
+  lakehouse ingest <file> <bronze.domain.table> [--warehouse DIR] [--mode append|overwrite] [--merge-schema] [--format csv|json|parquet]
   lakehouse table info <path> [--version N | --timestamp ISO] [--json]
   lakehouse table history <path> [--limit N] [--json]
   lakehouse table scan <path> [--version N | --timestamp ISO] [--where SQL] [--limit N] [--format jsonl|csv]
@@ -67,6 +71,34 @@ async function serve(args: string[], out: Out): Promise<void> {
   });
 }
 
+async function ingest(args: string[], out: Out): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { warehouse: { type: 'string' }, format: { type: 'string' }, mode: { type: 'string' }, 'merge-schema': { type: 'boolean' }, json: { type: 'boolean' } },
+  });
+  const usage = 'ingest <file> <bronze.domain.table> [--warehouse DIR] [--mode append|overwrite] [--merge-schema] [--format csv|json|parquet]';
+  if (positionals.length !== 2) throw new LakehouseError('INVALID_INPUT', `usage: ${usage}`);
+  const cwd = process.env.INIT_CWD ?? process.cwd();
+  const file = resolve(cwd, positionals[0]);
+  const config = loadConfig({ warehouse: values.warehouse }, process.env, cwd);
+  if (values.mode !== undefined && values.mode !== 'append' && values.mode !== 'overwrite') throw new LakehouseError('INVALID_INPUT', `--mode must be append or overwrite, got "${values.mode}"`);
+  const options = ingestOptionsFromFields({
+    ...(values.format ? { format: values.format } : {}),
+    ...(values.mode ? { mode: values.mode } : {}),
+    ...(values['merge-schema'] ? { mergeSchema: 'true' } : {}),
+  });
+  const clock = systemClock;
+  const warehouse = new Warehouse(config.warehouse, clock);
+  const engines = await EnginePool.create(1, clock, { tempDir: join(config.warehouse, '.lakehouse', 'tmp'), memoryLimit: '4GB' });
+  const result = await ingestFile(
+    { warehouse, engines, clock, userName: process.env.USER ?? 'cli', onProgress: (f, m) => process.stderr.write(`\r${Math.round(f * 100)}% ${m}`.padEnd(60)) },
+    { table: positionals[1], path: file, fileName: basename(file), keepFile: true, ...options },
+  );
+  process.stderr.write('\n');
+  out(values.json ? JSON.stringify(result) : `${result.created ? 'created' : 'wrote'} ${result.table} version ${result.version}: ${result.rows} rows in ${result.files} files`);
+}
+
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[], out: Out = (l) => process.stdout.write(l + '\n'), err: Out = (l) => process.stderr.write(l + '\n')): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -77,6 +109,10 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
     }
     if (cmd === 'start' || cmd === 'serve') {
       await serve(argv.slice(1), out);
+      return 0;
+    }
+    if (cmd === 'ingest') {
+      await ingest(argv.slice(1), out);
       return 0;
     }
     if (cmd === 'table') {

@@ -48,8 +48,10 @@ export interface IngestContext {
 export interface IngestRequest {
   /** `bronze.<domain>.<table>`. */
   table: string;
-  /** The file on disk; deleted when the ingest ends, whatever happens. */
+  /** The file on disk; deleted when the ingest ends, whatever happens, unless `keepFile`. */
   path: string;
+  /** Leave the file in place (a user's own file given on the command line). */
+  keepFile?: boolean;
   /** The client's file name (format detection, `_source_file`, messages). */
   fileName: string;
   /** Overrides detection from the file name's extension. */
@@ -246,7 +248,7 @@ export async function ingestFile(ctx: IngestContext, req: IngestRequest): Promis
     if (ctx.signal?.aborted) throw cancelled();
     return await ctx.engines.with((engine) => runIngest(ctx, req, { name, layout, mode }, engine));
   } finally {
-    await rm(req.path, { force: true }).catch(() => undefined);
+    if (!req.keepFile) await rm(req.path, { force: true }).catch(() => undefined);
   }
 }
 
