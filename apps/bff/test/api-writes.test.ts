@@ -138,6 +138,44 @@ describe.each(['pglite', 'postgres'] as const)('writes through the API on %s', (
   });
 });
 
+describe('cancelling a running statement', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  }, 120_000);
+  afterAll(async () => s?.close());
+
+  it('stops the job before its commit and leaves the table at its version', async () => {
+    const before = (await (await s.call('/api/tables/bronze.sales.orders', { token: s.adminToken })).json()).version;
+    const r = await s.call('/api/sql', {
+      method: 'POST',
+      token: s.adminToken,
+      headers: { Prefer: 'respond-async' },
+      json: { sql: "INSERT INTO bronze.sales.orders SELECT i, md5(i::VARCHAR), 1.00, DATE '2024-07-01' + (i % 300)::INTEGER FROM range(200000000) t(i)" },
+    });
+    expect(r.status).toBe(202);
+    const job = await r.json();
+    // Wait until it is really running, then cancel.
+    const events = await s.call(`/api/jobs/${job.id}/events`, { token: s.adminToken });
+    const reader = events.body!.getReader();
+    let seen = '';
+    while (!seen.includes('"state":"running"')) seen += new TextDecoder().decode((await reader.read()).value);
+    const c = await s.call(`/api/jobs/${job.id}/cancel`, { method: 'POST', token: s.adminToken });
+    expect(c.status).toBe(202);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (value) seen += new TextDecoder().decode(value);
+      if (done) break;
+    }
+    expect(seen).toContain('"state":"cancelled"');
+    const final = await (await s.call(`/api/jobs/${job.id}`, { token: s.adminToken })).json();
+    expect(final.state).toBe('cancelled');
+    expect(final.error.code).toBe('CANCELLED');
+    const after = (await (await s.call('/api/tables/bronze.sales.orders', { token: s.adminToken })).json()).version;
+    expect(after).toBe(before);
+  }, 120_000);
+});
+
 describe('8 clients x 50 appends through the API', () => {
   let s: TestServer;
   beforeAll(async () => {
