@@ -59,6 +59,7 @@ export default tseslint.config(
   },
   {
     files: ['apps/web/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['@lakehouse/bff', '**/apps/bff/**'], message: 'web never imports bff' }] }],
     },
