@@ -1,9 +1,13 @@
 import { readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ENGINE_INFO,
   LakehouseError,
+  MemoryStorage,
   Snapshot,
+  Transaction,
+  schemaToString,
+  systemClock,
   append,
   createTable,
   deleteRows,
@@ -13,6 +17,7 @@ import {
   padVersion,
   parseActions,
   type Action,
+  type AddAction,
   type CommitInfoAction,
   type StructType,
   type TableRef,
@@ -106,7 +111,7 @@ async function expectError(p: Promise<unknown>, code: string): Promise<Lakehouse
 
 describe(`${WRITERS} concurrent writers x ${APPENDS_PER_WRITER} appends on one FsStorage table`, () => {
   const table: TableRef = { storage: new FsStorage(tmp.dir + '/contended'), tableKey: '' };
-  const results: { writer: number; seq: number; version: number }[] = [];
+  const results: { writer: number; seq: number; version: number; attempts: string[] }[] = [];
 
   it(
     'commits every append exactly once at versions 1..400',
@@ -114,16 +119,20 @@ describe(`${WRITERS} concurrent writers x ${APPENDS_PER_WRITER} appends on one F
       await createTable(table, { schema, name: 'contended' });
       const writer = async (w: number): Promise<void> => {
         for (let k = 0; k < APPENDS_PER_WRITER; k++) {
-          // Each writer has its own storage object and engine, as separate processes would.
-          const ref: TableRef = { storage: new FsStorage(tmp.dir + '/contended'), tableKey: '' };
-          const m = await append(ref, engines[w], {
+          // Each writer has its own storage object and engine, as separate processes would; the recorder sees its log writes.
+          const spy = new FaultyStorage(new FsStorage(tmp.dir + '/contended'), { exposeLocalPath: true });
+          const m = await append({ storage: spy, tableKey: '' }, engines[w], {
             sourceSql: rowSql(w * 1000 + k, w, k),
             txn: { appId: `writer-${w}`, version: k + 1 },
             commitExtra: { writerId: w, seq: k },
+          }).catch((e: unknown) => {
+            const lost = spy.callsOf('putIfAbsent').filter((c) => /\d{20}\.json$/.test(c.key)).length;
+            throw new Error(`writer ${w}, append ${k} failed after ${lost} log write attempts: ${String(e)}`, { cause: e });
           });
           expect(m.skipped).toBe(false);
           expect(m.numOutputRows).toBe(1);
-          results.push({ writer: w, seq: k, version: m.version });
+          const attempts = spy.callsOf('putIfAbsent').map((c) => c.key).filter((key) => /\d{20}\.json$/.test(key));
+          results.push({ writer: w, seq: k, version: m.version, attempts });
         }
       };
       await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
@@ -131,6 +140,14 @@ describe(`${WRITERS} concurrent writers x ${APPENDS_PER_WRITER} appends on one F
       // Each append reports a distinct version, and together they are exactly 1..400.
       expect(results).toHaveLength(TOTAL);
       expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual(Array.from({ length: TOTAL }, (_, i) => i + 1));
+      // Every append tried strictly increasing versions and its last try is the version it reports; each lost race
+      // was at a version that someone else won.
+      for (const r of results) {
+        const tried = r.attempts.map((k) => Number(/(\d{20})\.json$/.exec(k)![1]));
+        expect(tried[tried.length - 1]).toBe(r.version);
+        expect(tried.every((v, i) => i === 0 || v > tried[i - 1])).toBe(true);
+        for (const v of tried.slice(0, -1)) expect(results.find((o) => o.version === v && o !== r)).toBeDefined();
+      }
       // Within one writer, versions increase with its sequence.
       for (let w = 0; w < WRITERS; w++) {
         const vs = results.filter((r) => r.writer === w).sort((a, b) => a.seq - b.seq).map((r) => r.version);
@@ -316,5 +333,64 @@ describe('logical conflicts between concurrent transactions', () => {
     );
     expect(err.message).toContain('"ingest"');
     expect(await ids(table)).toEqual([0, 10]);
+  });
+});
+
+describe('retry fairness', () => {
+  // Regression: Transaction.commit used to read the winners, pick the next version and only THEN sleep its back-off,
+  // so every commit landing during the sleep made the next attempt stale by construction. Under a steady stream of
+  // commits a writer past its third attempt kept losing and gave up after 100 races with CONCURRENT_COMMIT, even as a
+  // blind append conflicting with nothing (the 8-writer test above failed that way about one run in two). This replays
+  // that schedule deterministically with fake timers: another writer commits during every back-off.
+  it('a blind append that backs off while others keep committing commits as soon as it wakes', async () => {
+    const storage = new MemoryStorage();
+    const table: TableRef = { storage, tableKey: '' };
+    const md = { id: 't', format: { provider: 'parquet', options: {} }, schemaString: schemaToString(schema), partitionColumns: [], configuration: {} };
+    const enc = new TextEncoder();
+    let competitor = 0;
+    /** Another writer's blind append at the next free version. */
+    const competitorCommit = async (): Promise<void> => {
+      const next = (await listLog(storage, '')).commits.size;
+      const add: AddAction = { path: `other-${++competitor}.parquet`, partitionValues: {}, size: 1, modificationTime: 0, dataChange: true };
+      const body = [{ commitInfo: { operation: 'WRITE', isBlindAppend: true } }, { add }].map((a) => JSON.stringify(a)).join('\n');
+      expect(await storage.putIfAbsent(`_delta_log/${padVersion(next)}.json`, enc.encode(body))).toBe(true);
+    };
+    await storage.put(`_delta_log/${padVersion(0)}.json`, enc.encode(`${JSON.stringify({ protocol: { minReaderVersion: 1, minWriterVersion: 2 } })}\n${JSON.stringify({ metaData: md })}\n`));
+    // The first four attempts lose outright, so the transaction reaches the back-off.
+    const racing = new FaultyStorage(storage);
+    const forced = { left: 4 };
+    racing.putIfAbsent = async (key: string, data: Uint8Array): Promise<boolean> => {
+      if (/\d{20}\.json$/.test(key) && forced.left > 0) {
+        forced.left--;
+        await competitorCommit();
+      }
+      return storage.putIfAbsent(key, data);
+    };
+    const ref: TableRef = { storage: racing, tableKey: '' };
+    const txn = new Transaction(ref, await Snapshot.load(table), systemClock).add({
+      add: { path: 'mine.parquet', partitionValues: {}, size: 1, modificationTime: 0, dataChange: true },
+    });
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      let outcome: { version: number; retries: number } | LakehouseError | null = null;
+      const p = txn.commit({ operation: 'WRITE', checkpoint: false }).then(
+        (r) => (outcome = r),
+        (e: LakehouseError) => (outcome = e),
+      );
+      const drain = (): Promise<void> => new Promise((r) => setImmediate(r));
+      for (let i = 0; i < 500 && outcome === null; i++) {
+        await drain();
+        if (outcome !== null || vi.getTimerCount() === 0) continue;
+        // While the transaction sleeps, another writer commits; then the sleep ends.
+        await competitorCommit();
+        await vi.runOnlyPendingTimersAsync();
+      }
+      await p;
+      expect(outcome).not.toBeInstanceOf(LakehouseError);
+      // Four forced losses, then at most one more: it must not chase versions that were taken while it slept.
+      expect((outcome as unknown as { retries: number }).retries).toBeLessThanOrEqual(5);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

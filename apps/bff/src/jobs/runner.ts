@@ -89,3 +89,26 @@ export class JobRunner {
     return () => this.events.off(id, listener);
   }
 }
+
+/**
+ * Answers a request that started a job: 202 with the job when the client sent `Prefer: respond-async`, otherwise
+ * waits and sends the job's result (a failure goes to `onError`, then to the error handler).
+ */
+export async function respondWithJob(
+  req: { headers: Record<string, string | string[] | undefined> },
+  res: { status(code: number): { json(body: unknown): unknown }; json(body: unknown): unknown },
+  job: Job,
+  done: Promise<unknown>,
+  onError: (e: unknown) => Promise<void>,
+): Promise<void> {
+  if (/respond-async/i.test(String(req.headers.prefer ?? ''))) {
+    res.status(202).json(job);
+    return;
+  }
+  try {
+    res.json(await done);
+  } catch (e) {
+    await onError(e);
+    throw e;
+  }
+}

@@ -4,6 +4,7 @@ import { Router } from 'express';
 import type { AppDeps } from '../app.js';
 import { auditRequest, requireCapability } from '../http/context.js';
 import { ingestFile, ingestOptionsFromFields } from '../ingest/ingest.js';
+import { respondWithJob } from '../jobs/runner.js';
 import { receiveUpload } from '../ingest/receive.js';
 import { tableParam } from './tables.js';
 
@@ -40,16 +41,7 @@ export function ingestRouter(deps: AppDeps): Router {
       await auditRequest(catalog, res, 'ingest', name, 'ok', { version: result.version, rows: result.rows, file: upload.fileName, jobId: job.id });
       return result;
     });
-    if (/respond-async/i.test(String(req.headers.prefer ?? ''))) {
-      res.status(202).json(job);
-      return;
-    }
-    try {
-      res.json(await done);
-    } catch (e) {
-      await auditRequest(catalog, res, 'ingest', name, 'error', { message: (e as Error).message, jobId: job.id });
-      throw e;
-    }
+    await respondWithJob(req, res, job, done, (e) => auditRequest(catalog, res, 'ingest', name, 'error', { message: (e as Error).message, jobId: job.id }));
   });
   return r;
 }

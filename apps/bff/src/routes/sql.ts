@@ -2,6 +2,7 @@ import { SqlRequestSchema } from '@lakehouse/contracts';
 import { Router } from 'express';
 import type { AppDeps } from '../app.js';
 import { auditRequest, principalOf, requireCapability } from '../http/context.js';
+import { respondWithJob } from '../jobs/runner.js';
 import { executeSql } from '../sql/execute.js';
 
 /** POST /api/sql: one write statement run server-side as a job (`Prefer: respond-async` returns the job at once). */
@@ -33,17 +34,9 @@ export function sqlRouter(deps: AppDeps): Router {
         return result;
       }),
     );
-    if (/respond-async/i.test(String(req.headers.prefer ?? ''))) {
-      res.status(202).json(job);
-      return;
-    }
-    try {
-      res.json(await done);
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code !== 'FORBIDDEN') await auditRequest(catalog, res, 'sql', target, 'error', { message: (e as Error).message, jobId: job.id });
-      throw e;
-    }
+    await respondWithJob(req, res, job, done, async (e) => {
+      if ((e as { code?: string }).code !== 'FORBIDDEN') await auditRequest(catalog, res, 'sql', target, 'error', { message: (e as Error).message, jobId: job.id });
+    });
   });
   return r;
 }

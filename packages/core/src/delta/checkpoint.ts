@@ -1,4 +1,5 @@
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { jsonObjectLines } from './log.js';
 import type { ColumnChunk, DecodedArray, FileMetaData, ParquetParsers, SchemaElement } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { convert, convertWithDictionary, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
@@ -1093,33 +1094,7 @@ function toSidecar(o: Row, fileName: string, row: number): SidecarAction {
  */
 export function decodeCheckpointJson(text: string, fileName: string): Action[] {
   const out: Action[] = [];
-  let lineNo = 0;
-  let start = 0;
-  while (start <= text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    lineNo++;
-    const line = text.slice(start, end).trim();
-    start = end + 1;
-    if (line.length === 0) continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch (e) {
-      throw new LakehouseError(
-        'CORRUPT_LOG',
-        `corrupt checkpoint ${fileName} line ${lineNo}: ${(e as Error).message}`,
-        { file: fileName, line: lineNo },
-        { cause: e },
-      );
-    }
-    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
-      throw new LakehouseError('CORRUPT_LOG', `corrupt checkpoint ${fileName} line ${lineNo}: not a JSON object`, {
-        file: fileName,
-        line: lineNo,
-      });
-    }
-    const o = obj as Record<string, unknown>;
+  for (const { obj: o, line: lineNo } of jsonObjectLines(text, fileName, 'checkpoint')) {
     for (const key of CHECKPOINT_ACTION_KEYS) {
       const v = o[key];
       if (v === undefined || v === null) continue;

@@ -94,9 +94,12 @@ export async function readLastCheckpoint(storage: Storage, tableKey: string): Pr
 
 const decoder = new TextDecoder();
 
-/** Parses newline-delimited JSON actions; throws CORRUPT_LOG naming the file and line of a malformed entry. */
-export function parseActions(text: string, fileName: string): Action[] {
-  const out: Action[] = [];
+/**
+ * The JSON objects of a newline-delimited JSON file with their 1-based line numbers (blank lines skipped). Throws
+ * CORRUPT_LOG "corrupt <what> <fileName> line <n>: ..." for a line that is not a JSON object.
+ */
+export function jsonObjectLines(text: string, fileName: string, what: string): { obj: Record<string, unknown>; line: number }[] {
+  const out: { obj: Record<string, unknown>; line: number }[] = [];
   let lineNo = 0;
   let start = 0;
   while (start <= text.length) {
@@ -110,20 +113,22 @@ export function parseActions(text: string, fileName: string): Action[] {
     try {
       obj = JSON.parse(line);
     } catch (e) {
-      throw new LakehouseError('CORRUPT_LOG', `corrupt log entry in ${fileName} line ${lineNo}: ${(e as Error).message}`, {
-        file: fileName,
-        line: lineNo,
-      });
+      throw new LakehouseError('CORRUPT_LOG', `corrupt ${what} ${fileName} line ${lineNo}: ${(e as Error).message}`, { file: fileName, line: lineNo }, { cause: e });
     }
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
-      throw new LakehouseError('CORRUPT_LOG', `corrupt log entry in ${fileName} line ${lineNo}: not a JSON object`, {
-        file: fileName,
-        line: lineNo,
-      });
+      throw new LakehouseError('CORRUPT_LOG', `corrupt ${what} ${fileName} line ${lineNo}: not a JSON object`, { file: fileName, line: lineNo });
     }
-    const known = ACTION_KEYS.find((k) => k in (obj as object));
-    if (known) out.push(obj as Action);
+    out.push({ obj: obj as Record<string, unknown>, line: lineNo });
+  }
+  return out;
+}
+
+/** Parses newline-delimited JSON actions; throws CORRUPT_LOG naming the file and line of a malformed entry. */
+export function parseActions(text: string, fileName: string): Action[] {
+  const out: Action[] = [];
+  for (const { obj } of jsonObjectLines(text, fileName, 'log entry in')) {
     // Unknown action types are ignored, as the protocol asks of readers.
+    if (ACTION_KEYS.some((k) => k in obj)) out.push(obj as Action);
   }
   return out;
 }

@@ -55,7 +55,7 @@ export class FileIndex<T> {
     for (const [, v] of this.entries()) yield v;
   }
 
-  /** A new index with `sets` applied and then `deletes` removed; this index is unchanged. */
+  /** A new index with `deletes` removed and `sets` applied (a key in both stays set); this index is unchanged. */
   with(sets: ReadonlyMap<string, T>, deletes: ReadonlySet<string>): FileIndex<T> {
     if (sets.size === 0 && deletes.size === 0) return this;
     const added = new Map(this.added);

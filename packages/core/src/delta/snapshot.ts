@@ -306,14 +306,14 @@ async function decodeCheckpoint(table: TableRef, cp: CheckpointRef): Promise<Act
   const out: Action[] = [];
   for (const f of cp.files) {
     const bytes = await table.storage.get(f.key);
-    const acts = cp.format === 'json' ? decodeCheckpointJson(new TextDecoder().decode(bytes), f.key) : await decodeCheckpointParquet(bytes);
+    const acts = cp.format === 'json' ? decodeCheckpointJson(new TextDecoder().decode(bytes), f.key) : await decodeCheckpointParquet(bytes, undefined, { fileName: f.key });
     for (const a of acts) {
       if ('sidecar' in a) {
         const p = a.sidecar.path;
         const key = /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(p)
           ? fileKey(table.tableKey, p, table.storage.root)
           : logKey(table.tableKey, '_sidecars/' + decodeURIComponent(p));
-        const side = await decodeCheckpointParquet(await table.storage.get(key));
+        const side = await decodeCheckpointParquet(await table.storage.get(key), undefined, { fileName: key });
         for (const s of side) out.push(s);
       } else out.push(a);
     }
@@ -341,6 +341,8 @@ async function loadFromListing(table: TableRef, listing: LogListing, requested: 
     const from = cp ? cp.version + 1 : 0;
     for (let v = from; v <= target; v++) {
       if (!listing.commits.has(v)) {
+        // A newer checkpoint existed but could not be read, and the commits it covered are gone: the log is corrupt.
+        if (!cp && lastError !== null) throw unreadableLog(name, lastError);
         if (!cp && v === 0 && versions.length > 0 && Math.min(...versions) > 0) {
           const earliest = Math.min(...versions);
           throw new LakehouseError(
@@ -388,8 +390,14 @@ async function loadFromListing(table: TableRef, listing: LogListing, requested: 
     for (const c of commits) seg.set(c.version, c.info);
     return Snapshot.fromReplay(table, target, state, ts, { checkpointVersion: cp ? cp.version : null, commits: seg });
   }
-  const msg = lastError instanceof Error ? lastError.message : String(lastError);
-  throw new LakehouseError('CORRUPT_LOG', `cannot read the log of ${name}: ${msg}`, {}, { cause: lastError });
+  throw unreadableLog(name, lastError);
+}
+
+/** CORRUPT_LOG for a log whose checkpoint could not be read (storage failures keep their own code). */
+function unreadableLog(name: string, cause: unknown): LakehouseError {
+  if (cause instanceof LakehouseError && cause.code === 'STORAGE_ERROR') return cause;
+  const msg = cause instanceof Error ? cause.message : String(cause);
+  return new LakehouseError('CORRUPT_LOG', `cannot read the log of ${name}: ${msg}`, {}, { cause });
 }
 
 /** Parses a timestamp given as epoch ms or ISO-8601 (a bare date or `YYYY-MM-DD HH:MM:SS` is taken as UTC). */

@@ -34,7 +34,7 @@ export interface CommitRequest {
   userName?: string;
   /** Extra commitInfo fields (e.g. lineage: source and target tables). */
   extra?: Record<string, unknown>;
-  /** Retries after lost races before failing with CONCURRENT_COMMIT (default 100). */
+  /** Retries after lost races before failing with CONCURRENT_COMMIT (default 1000). */
   maxRetries?: number;
   /** Write a checkpoint when the version is a multiple of delta.checkpointInterval (default true). */
   checkpoint?: boolean;
@@ -96,7 +96,7 @@ export class Transaction {
     this.checkFeatures();
     let version = base ? base.version + 1 : 0;
     let lastTimestamp = base?.timestamp ?? 0;
-    const maxRetries = req.maxRetries ?? 100;
+    const maxRetries = req.maxRetries ?? 1000;
     for (let attempt = 0; ; attempt++) {
       const commitInfo = this.commitInfo(req, lastTimestamp);
       const body = [{ commitInfo }, ...this.actions].map((a) => JSON.stringify(a)).join('\n') + '\n';

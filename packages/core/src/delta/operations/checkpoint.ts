@@ -2,6 +2,7 @@ import type { Clock } from '../../storage/storage.js';
 import { systemClock } from '../../storage/storage.js';
 import type { Action } from '../actions.js';
 import { encodeCheckpointParquet } from '../checkpoint.js';
+import { readLastCheckpoint } from '../log.js';
 import { logKey, padVersion } from '../paths.js';
 import type { Snapshot } from '../snapshot.js';
 
@@ -55,6 +56,10 @@ export async function writeCheckpoint(snapshot: Snapshot, options: { clock?: Clo
   const key = logKey(tableKey, `${padVersion(snapshot.version)}.checkpoint.parquet`);
   const written = await storage.putIfAbsent(key, bytes);
   const last = { version: snapshot.version, size: actions.length, sizeInBytes: bytes.byteLength, numOfAddFiles: numAddFiles };
-  await storage.put(logKey(tableKey, '_last_checkpoint'), new TextEncoder().encode(JSON.stringify(last)));
+  // The hint only moves forward: a slow writer of an older checkpoint must not point readers back.
+  const current = await readLastCheckpoint(storage, tableKey);
+  if (!current || current.version <= snapshot.version) {
+    await storage.put(logKey(tableKey, '_last_checkpoint'), new TextEncoder().encode(JSON.stringify(last)));
+  }
   return { version: snapshot.version, numActions: actions.length, numAddFiles, numTombstones, sizeInBytes: bytes.byteLength, written };
 }

@@ -50,6 +50,15 @@ function isNumeric(t: DataType): boolean {
   return (typeof t === 'string' && NUMERIC.has(t)) || (typeof t === 'object' && t.type === 'decimal');
 }
 
+/** The Delta type of a source column; SCHEMA_MISMATCH when Delta cannot store the engine type. */
+function storableType(column: string, engineType: string): DataType {
+  try {
+    return deltaTypeFromDuckDb(engineType, column);
+  } catch (e) {
+    throw new LakehouseError('SCHEMA_MISMATCH', `column "${column}" has type ${engineType}, which a Delta table cannot store`, { column }, { cause: e });
+  }
+}
+
 /** A new field for schema evolution, with column mapping metadata when the table uses it. */
 function newField(name: string, type: DataType, mode: ColumnMappingMode, nextId: () => number): StructField {
   const metadata: Record<string, unknown> = {};
@@ -111,12 +120,7 @@ export async function conformSource(
         column: f.name,
       });
     }
-    let srcType: DataType;
-    try {
-      srcType = deltaTypeFromDuckDb(c.engineType, c.name);
-    } catch (e) {
-      throw new LakehouseError('SCHEMA_MISMATCH', `column "${c.name}" has type ${c.engineType}, which a Delta table cannot store`, { column: c.name }, { cause: e });
-    }
+    const srcType = storableType(c.name, c.engineType);
     if (!sameType(srcType, f.type) && !isWidening(srcType, f.type)) {
       if (options.mergeSchema && isWidening(f.type, srcType)) {
         f.type = srcType;
@@ -135,12 +139,7 @@ export async function conformSource(
         column: c.name,
       });
     }
-    let t: DataType;
-    try {
-      t = deltaTypeFromDuckDb(c.engineType, c.name);
-    } catch (e) {
-      throw new LakehouseError('SCHEMA_MISMATCH', `column "${c.name}" has type ${c.engineType}, which a Delta table cannot store`, { column: c.name }, { cause: e });
-    }
+    const t = storableType(c.name, c.engineType);
     fields.push(newField(c.name, t, table.columnMappingMode, nextId));
     casts.push(`CAST(${quoteIdent(c.name)} AS ${duckDbType(t)}) AS ${quoteIdent(c.name)}`);
     evolved = true;
