@@ -1,5 +1,6 @@
 // Shared helpers of the benchmarks: seeded randomness, timing, environment info, result files and table printing.
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -205,4 +206,75 @@ export function fmt(x: number): string {
   if (Number.isInteger(x)) return String(x);
   const abs = Math.abs(x);
   return abs >= 100 ? x.toFixed(1) : abs >= 1 ? x.toFixed(2) : x.toFixed(3);
+}
+
+/** Root of the repository (the parent of `bench/`). */
+export const REPO_ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+/** Resident memory of a process from /proc/<pid>/status, in MiB: current (VmRSS) and peak so far (VmHWM); null when unreadable. */
+export async function processMemory(pid: number): Promise<{ rssMB: number; hwmMB: number } | null> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => null);
+  if (text === null) return null;
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024 };
+}
+
+/** A BFF server running as a child process (`lakehouse serve`), signed in as its first admin. */
+export interface BffProcess {
+  url: string;
+  pid: number;
+  /** Bearer token of the admin (exchanged from the one-time login token). */
+  token: string;
+  /** Sends SIGTERM and resolves when the process has exited (SIGKILL after 15 s). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node --import tsx [nodeArgs] apps/bff/src/cli/main.ts serve --warehouse <dir> --port 0 --no-demo` (extra `env`
+ * on top of ours), waits for its URL and login URL on stdout (120 s at most: PGlite creates its catalog first) and
+ * signs in; rejects with the server's stderr when it exits or stalls first.
+ */
+export async function startBffProcess(warehouse: string, options: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<BffProcess> {
+  const args = ['--import', 'tsx', ...(options.nodeArgs ?? []), 'apps/bff/src/cli/main.ts', 'serve', '--warehouse', warehouse, '--port', '0', '--no-demo'];
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    const { url, loginToken } = await new Promise<{ url: string; loginToken: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the server did not start within 120 s: ${stderr}`)), 120_000);
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const url = /serving .* on (http:\/\/\S+)/.exec(stdout)?.[1];
+        const loginToken = /\/login#token=(\S+)/.exec(stdout)?.[1];
+        if (url && loginToken && stdout.includes('API: ')) {
+          clearTimeout(timer);
+          resolve({ url, loginToken });
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the server exited (${String(code)}) before it was ready: ${stderr}`));
+      });
+    });
+    const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: loginToken }) });
+    if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+    const { token } = (await login.json()) as { token: string };
+    return { url, pid: child.pid as number, token, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
 }

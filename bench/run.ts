@@ -1,11 +1,15 @@
-// `pnpm bench [name...]`: runs the core's benchmarks (all, or those named), prints a compact table per benchmark,
-// writes bench/results/<name>.json, and exits 0 — or 1 when a correctness check fails (speed goals never gate).
+// `pnpm bench [name...]`: runs the core's and the BFF's benchmarks (all, or those named), prints a compact table per
+// benchmark, writes bench/results/<name>.json, and exits 0 — or 1 when a correctness check fails (speed goals never
+// gate).
 import type { BenchResult, Benchmark } from './lib.js';
+import { apiLoad } from './api-load.js';
+import { commits } from './commits.js';
+import { ingest } from './ingest.js';
 import { environment, fmt, formatTable, timed, writeResult } from './lib.js';
 import { scanPlanning } from './scan-planning.js';
 import { snapshotLoad } from './snapshot-load.js';
 
-const BENCHMARKS: readonly Benchmark[] = [snapshotLoad, scanPlanning];
+const BENCHMARKS: readonly Benchmark[] = [snapshotLoad, scanPlanning, ingest, commits, apiLoad];
 
 function usage(): string {
   return ['usage: pnpm bench [name...]', 'benchmarks:', ...BENCHMARKS.map((b) => `  ${b.name.padEnd(16)} ${b.description}`)].join('\n');

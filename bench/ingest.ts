@@ -1,0 +1,416 @@
+// ingest: a ~1 GiB CSV (generated deterministically, streamed to a temp file) loaded into a bronze table through the
+// real HTTP API of a BFF child process (multipart upload on loopback included), against DuckDB's own
+// `COPY (SELECT * FROM read_csv(file)) TO out (FORMAT parquet)` in this process. Reports both throughputs, their ratio
+// and the server's peak RSS, and where the server's time went: a probe preloaded into the server process times every
+// DuckDB statement (src/ is not touched), so the breakdown comes from the measured run itself. BENCH_INGEST_MB sets
+// the size (default 1024).
+import { createReadStream } from 'node:fs';
+import { open, readFile, rm, stat } from 'node:fs/promises';
+import * as http from 'node:http';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { BenchResult, Benchmark, Check, Metric } from './lib.js';
+import { REPO_ROOT, fmt, metric, processMemory, randInt, round, seededRandom, settle, startBffProcess, tempDir, timed } from './lib.js';
+
+const SEED = 1_337_001;
+const DEFAULT_MB = 1024;
+const TABLE = 'bronze.bench.events';
+const FILE_NAME = 'events.csv';
+const RATIO_GOAL = 0.8;
+const RSS_SAMPLE_MS = 100;
+const CHUNK_BYTES = 4 << 20;
+const MAX_ROW_BYTES = 1024;
+const BASE_TS = Date.UTC(2024, 0, 1);
+const TS_STEP_MS = 250;
+const DAY_MS = 86_400_000;
+const MiB = 2 ** 20;
+const WORDS = (
+  'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo ' +
+  'sierra tango uniform victor whiskey xray yankee zulu order invoice refund parcel courier warehouse customer ' +
+  'priority standard express returned delivered pending cancelled north south east west central'
+).split(' ');
+
+/** What was generated: the ground truth the checks compare with. */
+interface CsvFacts {
+  bytes: number;
+  rows: number;
+  /** Rows with a non-empty `qty`. */
+  qtyCount: number;
+  qtySum: bigint;
+  idSum: bigint;
+}
+
+/** ASCII codes used by the generator. */
+const C = { comma: 44, newline: 10, space: 32, quote: 34, colon: 58, dot: 46, zero: 48 } as const;
+
+/** Writes the decimal digits of a non-negative integer at `off`, left-padded with zeros to `width`; returns the new offset. */
+function putInt(buf: Buffer, off: number, n: number, width = 1): number {
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  const len = Math.max(digits, width);
+  for (let k = len - 1, x = n; k >= 0; k--, x = Math.floor(x / 10)) buf[off + k] = C.zero + (x % 10);
+  return off + len;
+}
+
+/**
+ * Streams a CSV of at least `targetBytes` to `file`: `id,ts,note,amount,qty` with increasing ids and timestamps
+ * (`YYYY-MM-DD HH:MM:SS.mmm`), notes of 2-7 words (1 in 16 quoted with a comma inside), two-decimal amounts and 1 in
+ * 50 `qty` empty (null). Bytes are written straight into a buffer that is flushed when nearly full: no per-row
+ * strings for the GC, so that generating 1 GiB takes seconds, not minutes.
+ */
+async function generateCsv(file: string, targetBytes: number): Promise<CsvFacts> {
+  const rnd = seededRandom(SEED);
+  const words = WORDS.map((w) => Buffer.from(w, 'latin1'));
+  const fh = await open(file, 'w');
+  const facts: CsvFacts = { bytes: 0, rows: 0, qtyCount: 0, qtySum: 0n, idSum: 0n };
+  let qtySum = 0;
+  let idSum = 0;
+  let dayNumber = -1;
+  let date = Buffer.alloc(0);
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  let o = buf.write('id,ts,note,amount,qty\n', 0, 'latin1');
+  const flush = async (): Promise<void> => {
+    let off = 0;
+    while (off < o) off += (await fh.write(buf, off, o - off)).bytesWritten;
+    facts.bytes += o;
+    o = 0;
+  };
+  const word = (): void => {
+    const w = words[randInt(rnd, 0, words.length - 1)];
+    buf.set(w, o);
+    o += w.length;
+  };
+  try {
+    for (let i = 1; facts.bytes + o < targetBytes || facts.rows === 0; i++) {
+      o = putInt(buf, o, i);
+      buf[o++] = C.comma;
+      const t = BASE_TS + (i - 1) * TS_STEP_MS;
+      const day = Math.floor(t / DAY_MS);
+      if (day !== dayNumber) {
+        dayNumber = day;
+        date = Buffer.from(new Date(day * DAY_MS).toISOString().slice(0, 10), 'latin1');
+      }
+      buf.set(date, o);
+      o += date.length;
+      buf[o++] = C.space;
+      const ms = t - day * DAY_MS;
+      o = putInt(buf, o, Math.floor(ms / 3_600_000), 2);
+      buf[o++] = C.colon;
+      o = putInt(buf, o, Math.floor(ms / 60_000) % 60, 2);
+      buf[o++] = C.colon;
+      o = putInt(buf, o, Math.floor(ms / 1000) % 60, 2);
+      buf[o++] = C.dot;
+      o = putInt(buf, o, ms % 1000, 3);
+      buf[o++] = C.comma;
+      const quoted = randInt(rnd, 0, 15) === 0;
+      if (quoted) buf[o++] = C.quote;
+      const nWords = randInt(rnd, 2, 7);
+      word();
+      for (let w = 1; w < nWords; w++) {
+        buf[o++] = C.space;
+        word();
+      }
+      if (quoted) {
+        buf[o++] = C.comma;
+        buf[o++] = C.space;
+        word();
+        buf[o++] = C.quote;
+      }
+      buf[o++] = C.comma;
+      const cents = randInt(rnd, 0, 9_999_999);
+      o = putInt(buf, o, Math.floor(cents / 100));
+      buf[o++] = C.dot;
+      o = putInt(buf, o, cents % 100, 2);
+      buf[o++] = C.comma;
+      if (randInt(rnd, 0, 49) !== 0) {
+        const q = randInt(rnd, 1, 1000);
+        o = putInt(buf, o, q);
+        qtySum += q;
+        facts.qtyCount++;
+      }
+      buf[o++] = C.newline;
+      idSum += i;
+      facts.rows++;
+      if (o > CHUNK_BYTES - MAX_ROW_BYTES) await flush();
+    }
+    await flush();
+  } finally {
+    await fh.close();
+  }
+  facts.qtySum = BigInt(qtySum);
+  facts.idSum = BigInt(idSum);
+  return facts;
+}
+
+/** The outcome of one multipart upload: timings from the client's side and the parsed response. */
+interface UploadOutcome {
+  status: number;
+  body: Record<string, unknown>;
+  /** ms until the whole request body was handed to the socket. */
+  uploadMs: number;
+  /** ms until the response arrived. */
+  totalMs: number;
+}
+
+/** POSTs `file` as the multipart field `file` to `url`, streaming it from disk (the body is never in memory). */
+async function uploadFile(url: string, token: string, file: string, fileName: string): Promise<UploadOutcome> {
+  const size = (await stat(file)).size;
+  const boundary = `----lakehouse-bench-${Date.now().toString(16)}`;
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: text/csv\r\n\r\n`;
+  const tail = `\r\n--${boundary}--\r\n`;
+  const t0 = performance.now();
+  const req = http.request(url, {
+    method: 'POST',
+    agent: false,
+    headers: {
+      Authorization: `Bearer ${token}`,
+      'Content-Type': `multipart/form-data; boundary=${boundary}`,
+      'Content-Length': String(Buffer.byteLength(head) + size + Buffer.byteLength(tail)),
+    },
+  });
+  const response = new Promise<{ status: number; text: string; at: number }>((resolve, reject) => {
+    req.once('response', (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8'), at: performance.now() }));
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+  });
+  async function* body(): AsyncGenerator<Buffer> {
+    yield Buffer.from(head);
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
+    yield Buffer.from(tail);
+  }
+  let uploadMs = Number.NaN;
+  const sent = pipeline(Readable.from(body()), req).then(() => (uploadMs = performance.now() - t0));
+  const r = await response;
+  await sent.catch(() => undefined); // an early error response may cut the upload short
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(r.text) as Record<string, unknown>;
+  } catch {
+    parsed = { text: r.text.slice(0, 500) };
+  }
+  return { status: r.status, body: parsed, uploadMs, totalMs: r.at - t0 };
+}
+
+/** Samples a process's RSS every RSS_SAMPLE_MS; `stop` ends the sampling and resolves with the largest sample (MiB). */
+function sampleRss(pid: number): { stop: () => Promise<number> } {
+  let peak = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const m = await processMemory(pid);
+      if (m) peak = Math.max(peak, m.rssMB);
+      await new Promise((r) => setTimeout(r, RSS_SAMPLE_MS));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return peak;
+    },
+  };
+}
+
+/** Counts and sums of the rows in the Parquet files under `glob` (checks that nothing was lost or duplicated). */
+async function parquetFacts(conn: DuckDBConnection, glob: string): Promise<{ rows: number; qtyCount: number; qtySum: bigint; idSum: bigint }> {
+  const r = await conn.runAndReadAll(
+    `SELECT count(*)::VARCHAR AS n, count(qty)::VARCHAR AS q, sum(qty)::VARCHAR AS qs, sum(id)::VARCHAR AS ids ` +
+      `FROM read_parquet('${glob.replace(/'/g, "''")}', hive_partitioning=false)`,
+  );
+  const row = r.getRowObjectsJson()[0] as Record<string, string | null>;
+  return { rows: Number(row.n), qtyCount: Number(row.q), qtySum: BigInt(row.qs ?? 0), idSum: BigInt(row.ids ?? 0) };
+}
+
+/** The phase of an ingest a DuckDB statement belongs to (from the statements src/ingest and the writer run). */
+function phaseOf(sql: string): string {
+  if (/sniff_csv\(/.test(sql)) return 'sniff_csv (types from every row)';
+  if (/^\s*DESCRIBE\b/i.test(sql)) return 'DESCRIBE (schema of file/source)';
+  if (/CREATE TEMP TABLE/i.test(sql)) return 'stage: read_csv into sorted temp table';
+  if (/FILTER \(WHERE .* IS NULL\)/.test(sql)) return 'not-null check on staging';
+  if (/GROUP BY __pid, __chunk/.test(sql)) return 'file stats (GROUP BY on staging)';
+  if (/^\s*COPY\b/i.test(sql)) return 'COPY staging -> Parquet files';
+  return 'other statements';
+}
+
+/**
+ * ES module preloaded into the server process (`--import data:...`): wraps DuckDBConnection.prototype.run and
+ * runAndReadAll (of the very module file the BFF loads) and appends `{ms, end, sql}` per statement to the file named
+ * by LAKEHOUSE_BENCH_SQL_LOG. runAndReadAll calls run inside: only the outer call of a connection is logged.
+ */
+const SQL_PROBE = `
+import { appendFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const file = process.env.LAKEHOUSE_BENCH_DUCKDB_MAIN;
+const log = process.env.LAKEHOUSE_BENCH_SQL_LOG;
+const { DuckDBConnection } = createRequire(file)(file);
+const active = new WeakSet();
+for (const name of ['run', 'runAndReadAll']) {
+  const inner = DuckDBConnection.prototype[name];
+  DuckDBConnection.prototype[name] = async function (sql, ...rest) {
+    if (active.has(this)) return inner.call(this, sql, ...rest);
+    active.add(this);
+    const t = performance.now();
+    try {
+      return await inner.call(this, sql, ...rest);
+    } finally {
+      active.delete(this);
+      appendFileSync(log, JSON.stringify({ ms: performance.now() - t, end: Date.now(), sql: String(sql) }) + '\\n');
+    }
+  };
+}
+`;
+
+/** One DuckDB statement the server ran, as logged by SQL_PROBE. */
+interface LoggedStatement {
+  ms: number;
+  end: number;
+  sql: string;
+}
+
+/** Statement times by phase, largest first. */
+function phases(statements: LoggedStatement[]): [string, { ms: number; n: number }][] {
+  const out = new Map<string, { ms: number; n: number }>();
+  for (const st of statements) {
+    const p = phaseOf(st.sql);
+    const e = out.get(p) ?? { ms: 0, n: 0 };
+    e.ms += st.ms;
+    e.n++;
+    out.set(p, e);
+  }
+  return [...out.entries()].sort((a, b) => b[1].ms - a[1].ms);
+}
+
+async function run(log: (msg: string) => void): Promise<BenchResult> {
+  const mb = Number(process.env.BENCH_INGEST_MB ?? DEFAULT_MB);
+  if (!Number.isFinite(mb) || mb <= 0) throw new Error(`BENCH_INGEST_MB must be a positive number of MiB, got "${process.env.BENCH_INGEST_MB}"`);
+  const checks: Check[] = [];
+  const notes: string[] = [];
+  const { dir, cleanup } = await tempDir('ingest');
+  const inst = await DuckDBInstance.create(':memory:');
+  const conn = await inst.connect();
+  try {
+    const csv = path.join(dir, FILE_NAME);
+    log(`generating ${mb} MiB of CSV ...`);
+    const gen = await timed(() => generateCsv(csv, mb * MiB));
+    const facts = gen.value;
+    const csvMB = facts.bytes / MiB;
+    log(`  ${facts.rows} rows, ${fmt(csvMB)} MiB in ${(gen.ms / 1000).toFixed(1)} s`);
+
+    // (a) ours: multipart upload to a BFF child process, which ingests before it answers. The probe logs its SQL.
+    const warehouseDir = path.join(dir, 'warehouse');
+    const sqlLog = path.join(dir, 'server-sql.jsonl');
+    const server = await startBffProcess(warehouseDir, {
+      nodeArgs: ['--import', `data:text/javascript,${encodeURIComponent(SQL_PROBE)}`],
+      env: {
+        LAKEHOUSE_BENCH_SQL_LOG: sqlLog,
+        LAKEHOUSE_BENCH_DUCKDB_MAIN: createRequire(path.join(REPO_ROOT, 'apps', 'bff', 'package.json')).resolve('@duckdb/node-api'),
+      },
+    });
+    let ours: UploadOutcome;
+    let peakRssMB: number;
+    let startRssMB: number;
+    let uploadEnd: number;
+    try {
+      await rm(sqlLog, { force: true }); // statements of the server's start-up are not the ingest's
+      startRssMB = (await processMemory(server.pid))?.rssMB ?? Number.NaN;
+      await settle(500);
+      log(`ingesting through POST /api/tables/${TABLE}/ingest ...`);
+      const sampler = sampleRss(server.pid);
+      const started = Date.now();
+      ours = await uploadFile(`${server.url}/api/tables/${TABLE}/ingest`, server.token, csv, FILE_NAME);
+      uploadEnd = started + ours.uploadMs;
+      const sampledPeak = await sampler.stop();
+      const hwm = (await processMemory(server.pid))?.hwmMB ?? Number.NaN;
+      peakRssMB = Math.max(sampledPeak, Number.isFinite(hwm) ? hwm : 0);
+    } finally {
+      await server.stop();
+    }
+    const oursMBps = csvMB / (ours.totalMs / 1000);
+    log(`  HTTP ${ours.status} after ${(ours.totalMs / 1000).toFixed(1)} s (upload ${(ours.uploadMs / 1000).toFixed(1)} s): ${fmt(oursMBps)} MiB/s`);
+    checks.push({ name: 'ingest answered 200', ok: ours.status === 200, details: { status: ours.status, body: ours.status === 200 ? undefined : ours.body } });
+    checks.push({ name: 'ingest reports every generated row', ok: Number(ours.body.rows) === facts.rows, details: { generated: facts.rows, reported: ours.body.rows } });
+
+    // The table's files hold every row exactly once (counts and sums against the generator's).
+    const tableGlob = path.join(warehouseDir, ...TABLE.split('.'), '**', '*.parquet');
+    const got = ours.status === 200 ? await parquetFacts(conn, tableGlob) : null;
+    checks.push({
+      name: 'table files hold every row once (count, count(qty), sum(qty), sum(id))',
+      ok: got !== null && got.rows === facts.rows && got.qtyCount === facts.qtyCount && got.qtySum === facts.qtySum && got.idSum === facts.idSum,
+      details: got ? { rows: got.rows, expected: facts.rows, qtySum: String(got.qtySum), expectedQtySum: String(facts.qtySum) } : { status: ours.status },
+    });
+    await rm(warehouseDir, { recursive: true, force: true });
+
+    // (b) DuckDB alone, in this process, default settings.
+    await settle(500);
+    log('DuckDB COPY (SELECT * FROM read_csv(file)) TO parquet ...');
+    const out = path.join(dir, 'duckdb.parquet');
+    const duck = await timed(() => conn.run(`COPY (SELECT * FROM read_csv('${csv.replace(/'/g, "''")}')) TO '${out.replace(/'/g, "''")}' (FORMAT parquet)`));
+    const duckMBps = csvMB / (duck.ms / 1000);
+    log(`  ${(duck.ms / 1000).toFixed(1)} s: ${fmt(duckMBps)} MiB/s`);
+    const duckFacts = await parquetFacts(conn, out);
+    checks.push({ name: 'DuckDB baseline wrote every row', ok: duckFacts.rows === facts.rows, details: { rows: duckFacts.rows, expected: facts.rows } });
+    await rm(out, { force: true });
+
+    // Where the server's time went: upload, each phase's DuckDB statements, and the rest (JS, snapshot, commit, catalog).
+    const statements = (await readFile(sqlLog, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as LoggedStatement);
+    const byPhase = phases(statements);
+    const sqlMs = byPhase.reduce((sum, [, e]) => sum + e.ms, 0);
+    const firstStart = statements.length > 0 ? Math.min(...statements.map((st) => st.end - st.ms)) : Number.NaN;
+    checks.push({ name: 'the server probe logged the ingest statements', ok: statements.some((st) => /sniff_csv|read_csv/.test(st.sql)), details: { statements: statements.length } });
+
+    const ratio = oursMBps / duckMBps;
+    const metrics: Metric[] = [
+      metric('ours: upload + ingest', oursMBps, 'MiB/s'),
+      metric('duckdb: COPY read_csv -> parquet', duckMBps, 'MiB/s'),
+      metric('ratio ours/duckdb', ratio, 'x', { cmp: '>=', target: RATIO_GOAL }),
+      metric('ours: wall time', ours.totalMs / 1000, 's'),
+      metric('duckdb: wall time', duck.ms / 1000, 's'),
+      metric('server peak RSS during ingest', peakRssMB, 'MiB'),
+      metric('server RSS before ingest', startRssMB, 'MiB'),
+      metric('time: upload (client -> server disk)', ours.uploadMs / 1000, 's'),
+      metric('time: upload end -> first DuckDB statement', (firstStart - uploadEnd) / 1000, 's'),
+      ...byPhase.map(([name, e]) => metric(`time: ${name}${e.n > 1 ? ` (${e.n} stmts)` : ''}`, e.ms / 1000, 's')),
+      metric('time: rest (JS, snapshot, commit, catalog, response)', (ours.totalMs - ours.uploadMs - sqlMs) / 1000, 's'),
+    ];
+    notes.push(
+      `CSV: ${facts.rows} rows, ${round(csvMB, 1)} MiB, generated in ${(gen.ms / 1000).toFixed(1)} s`,
+      `upload ${fmt(csvMB / (ours.uploadMs / 1000))} MiB/s; DuckDB statements in the server ${(sqlMs / 1000).toFixed(1)} s = ${fmt(csvMB / (sqlMs / 1000))} MiB/s`,
+      'server: child process on loopback, PGlite catalog, 4 engines on one DuckDB instance (memory_limit 4GB); baseline: DuckDB defaults in the bench process',
+    );
+    return {
+      name: 'ingest',
+      params: { mb, rows: facts.rows, bytes: facts.bytes, seed: SEED },
+      metrics,
+      checks,
+      notes,
+      samples: {
+        oursMs: [ours.totalMs],
+        uploadMs: [ours.uploadMs],
+        duckdbMs: [duck.ms],
+        generateMs: [gen.ms],
+        ...Object.fromEntries(byPhase.map(([name, e]) => [`server: ${name}`, [e.ms]])),
+      },
+    };
+  } finally {
+    conn.closeSync();
+    inst.closeSync();
+    await cleanup();
+  }
+}
+
+/** `pnpm bench ingest`: CSV ingest through the API against DuckDB's own CSV-to-Parquet copy. */
+export const ingest: Benchmark = {
+  name: 'ingest',
+  description: 'CSV upload + ingest into bronze via the API vs DuckDB COPY read_csv -> parquet (BENCH_INGEST_MB, default 1024)',
+  run,
+};
