@@ -1,4 +1,4 @@
-// Runs every suite (lint, typecheck, vitest projects) and ends with one line "N passed, N failed".
+// Runs every suite (lint, typecheck, vitest projects, Playwright browser tests) and ends with one line "N passed, N failed".
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 
@@ -35,6 +35,23 @@ try {
 } catch {
   failed++;
   console.log('=== vitest wrote no report');
+}
+
+// Browser tests: the global setup builds the console when needed and starts a server on a temporary demo warehouse.
+const e2eReport = '.tmp/playwright-report.json';
+rmSync(e2eReport, { force: true });
+const e2eOk = run('browser tests', 'pnpm', ['-s', 'playwright', 'test', '-c', 'e2e/playwright.config.ts']);
+try {
+  const { stats, errors = [] } = JSON.parse(readFileSync(e2eReport, 'utf8'));
+  passed += stats.expected + stats.flaky;
+  failed += stats.unexpected;
+  skipped += stats.skipped;
+  if (stats.flaky > 0) console.log(`=== ${stats.flaky} browser test(s) passed only on a retry`);
+  // A failed global setup (console build, server start) or an error outside any test counts as one failure.
+  if ((!e2eOk || errors.length > 0) && stats.unexpected === 0) failed++;
+} catch {
+  failed++;
+  console.log('=== playwright wrote no report');
 }
 
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

@@ -15,6 +15,7 @@ import { adminRouter } from './routes/admin.js';
 import { ingestRouter } from './routes/ingest.js';
 import { jobsRouter } from './routes/jobs.js';
 import { sqlRouter } from './routes/sql.js';
+import { queriesRouter } from './routes/queries.js';
 import { filesRouter, tablesRouter } from './routes/tables.js';
 import type { TableService } from './services/tables.js';
 import type { EnginePool } from './warehouse/engines.js';
@@ -90,6 +91,7 @@ export function createApp(deps: AppDeps, extensions: ApiExtension[] = []): Expre
   app.use('/api', adminRouter(deps));
   app.use('/api', jobsRouter(deps));
   app.use('/api', sqlRouter(deps));
+  app.use('/api', queriesRouter(deps));
   app.use('/api', ingestRouter(deps));
   for (const ext of extensions) app.use('/api', ext(deps));
   app.use('/api', (req) => {

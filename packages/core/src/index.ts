@@ -31,3 +31,4 @@ export * from './delta/row-count.js';
 export * from './catalog/table-name.js';
 export * from './delta/operations/update.js';
 export * from './delta/operations/merge.js';
+export * from './sql/rewrite.js';

@@ -10,6 +10,7 @@ import type {
   JobUpdate,
   QueryHistoryEntry,
   QueryHistoryInput,
+  SavedQuery,
   TableRecord,
   TokenRecord,
 } from './store.js';
@@ -24,6 +25,7 @@ const TERMINAL_JOB_STATES: ReadonlySet<string> = new Set(['succeeded', 'failed',
 const DEFAULT_AUDIT_LIMIT = 100;
 const DEFAULT_JOB_LIMIT = 100;
 const DEFAULT_QUERY_LIMIT = 50;
+const DEFAULT_SAVED_QUERY_LIMIT = 100;
 const MAX_LIMIT = 1000;
 
 interface UserRow {
@@ -92,6 +94,15 @@ interface QueryRow {
   rows: unknown;
   status: string;
   error: string | null;
+}
+
+interface SavedQueryRow {
+  id: string;
+  user_id: string;
+  name: string;
+  sql: string;
+  table_versions: unknown;
+  created_at: unknown;
 }
 
 const TABLE_SELECT = `SELECT t.name, t.owner, t.registered_at,
@@ -447,6 +458,42 @@ export class SqlCatalogStore implements CatalogStore {
     return rows.map(toQuery);
   }
 
+  // ---- saved queries ----
+
+  /** Saves a query under a new UUID; INVALID_INPUT for an empty name or SQL or a version that is not a non-negative integer, NOT_FOUND for an unknown user. */
+  async saveQuery(userId: string, name: string, sql: string, tableVersions: Record<string, number>): Promise<SavedQuery> {
+    requireText(name, 'query name');
+    requireText(sql, 'query SQL');
+    for (const [table, version] of Object.entries(tableVersions)) {
+      if (!Number.isSafeInteger(version) || version < 0) {
+        throw new LakehouseError('INVALID_INPUT', `version of ${table} must be a non-negative integer, got ${String(version)}`, { table, version });
+      }
+    }
+    try {
+      const rows = await this.db.query<SavedQueryRow>(
+        'INSERT INTO saved_queries (id, user_id, name, sql, table_versions) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *',
+        [randomUUID(), userId, name, sql, JSON.stringify(tableVersions)],
+      );
+      return toSavedQuery(rows[0]);
+    } catch (e) {
+      if (sqlStateOf(e) === FOREIGN_KEY_VIOLATION) throw new LakehouseError('NOT_FOUND', `user ${userId} not found`, { userId });
+      throw e;
+    }
+  }
+
+  /** The saved query, or null. */
+  async getSavedQuery(id: string): Promise<SavedQuery | null> {
+    const rows = await this.db.query<SavedQueryRow>('SELECT * FROM saved_queries WHERE id = $1', [id]);
+    return rows.length === 0 ? null : toSavedQuery(rows[0]);
+  }
+
+  /** The user's saved queries, newest first; `limit` defaults to 100 (at most 1000). */
+  async listSavedQueries(userId: string, limit?: number): Promise<SavedQuery[]> {
+    const n = pageParam(limit, DEFAULT_SAVED_QUERY_LIMIT, 1, MAX_LIMIT, 'limit');
+    const rows = await this.db.query<SavedQueryRow>('SELECT * FROM saved_queries WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2', [userId, n]);
+    return rows.map(toSavedQuery);
+  }
+
   // ---- settings ----
 
   /** A persistent setting, or null. */
@@ -570,5 +617,16 @@ function toQuery(r: QueryRow): QueryHistoryEntry {
     rows: r.rows === null ? null : Number(r.rows),
     status: r.status as QueryHistoryEntry['status'],
     error: r.error,
+  };
+}
+
+function toSavedQuery(r: SavedQueryRow): SavedQuery {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    name: r.name,
+    sql: r.sql,
+    tableVersions: (json(r.table_versions) ?? {}) as Record<string, number>,
+    createdAt: iso(r.created_at),
   };
 }

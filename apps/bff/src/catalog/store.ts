@@ -69,6 +69,17 @@ export interface QueryHistoryEntry extends QueryHistoryInput {
   startedAt: string;
 }
 
+/** A saved query: its SQL and the table versions it read, so reopening it reproduces the same answer. */
+export interface SavedQuery {
+  id: string;
+  userId: string;
+  name: string;
+  sql: string;
+  /** `layer.domain.table` → the version the query read when it was saved. */
+  tableVersions: Record<string, number>;
+  createdAt: string;
+}
+
 /**
  * Everything the BFF keeps that Delta has no place for. One schema and one set of migrations serve embedded PGlite
  * and PostgreSQL; every method is safe to call concurrently from several BFF instances sharing one database.
@@ -121,6 +132,13 @@ export interface CatalogStore {
 
   recordQuery(entry: QueryHistoryInput): Promise<void>;
   listQueries(userId: string, limit?: number): Promise<QueryHistoryEntry[]>;
+
+  /** Saves a query for a user under a new random id; INVALID_INPUT for an empty name or SQL, or a bad version. */
+  saveQuery(userId: string, name: string, sql: string, tableVersions: Record<string, number>): Promise<SavedQuery>;
+  /** The saved query with this id, or null. */
+  getSavedQuery(id: string): Promise<SavedQuery | null>;
+  /** The user's saved queries, newest first; `limit` defaults to 100 (at most 1000). */
+  listSavedQueries(userId: string, limit?: number): Promise<SavedQuery[]>;
 
   /** A persistent setting (e.g. the URL signing key), or null. */
   getSetting(key: string): Promise<string | null>;

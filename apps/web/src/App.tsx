@@ -1,0 +1,72 @@
+import { lazy } from 'react';
+import { createBrowserRouter, Navigate, RouterProvider, type RouteObject } from 'react-router';
+import { AppShell } from './components/AppShell.js';
+import { NotFound, RouteError } from './components/RouteError.js';
+import { ErrorMessage, Loading } from './components/States.js';
+import { LoginRoute, SignInPage } from './features/auth/LoginRoute.js';
+import { CatalogPage } from './features/catalog/CatalogPage.js';
+import { PlaceholderPage } from './features/placeholders/PlaceholderPage.js';
+import { TablePage } from './features/table/TablePage.js';
+import { useAuth } from './lib/auth.js';
+
+// The SQL editor carries CodeMirror and DuckDB-WASM: loaded on first visit, not with the console.
+const SqlPage = lazy(() => import('./features/sql/SqlPage.js').then((m) => ({ default: m.SqlPage })));
+
+/** Signed out: the sign-in page (at the same address, so a deep link opens after signing in); signed in: the shell. */
+function AuthGate() {
+  const { status, notice, error, signOut } = useAuth();
+  if (status === 'signed-out') return <SignInPage notice={notice} />;
+  if (status === 'checking') {
+    return (
+      <div className="signin">
+        <main className="signin-card" aria-labelledby="checking-title">
+          <h1 id="checking-title">Lakehouse</h1>
+          {error ? (
+            <>
+              <ErrorMessage error={error} title="Could not reach the server" retry={() => window.location.reload()} />
+              <button type="button" className="btn" onClick={() => signOut()}>
+                Sign in again
+              </button>
+            </>
+          ) : (
+            <Loading label="Checking your session…" />
+          )}
+        </main>
+      </div>
+    );
+  }
+  return <AppShell />;
+}
+
+/** Every route of the console; the paths are the console's deep links. */
+export const routes: RouteObject[] = [
+  { path: '/login', element: <LoginRoute /> },
+  {
+    path: '/',
+    element: <AuthGate />,
+    children: [
+      {
+        errorElement: <RouteError />,
+        children: [
+          { index: true, element: <Navigate to="/catalog" replace /> },
+          { path: 'catalog/:layer?/:domain?', element: <CatalogPage /> },
+          { path: 'tables/:name', element: <TablePage /> },
+          { path: 'sql', element: <SqlPage /> },
+          { path: 'sql/saved/:id', element: <SqlPage /> },
+          { path: 'quality', element: <PlaceholderPage section="quality" /> },
+          { path: 'lineage', element: <PlaceholderPage section="lineage" /> },
+          { path: 'monitoring', element: <PlaceholderPage section="monitoring" /> },
+          { path: 'admin', element: <PlaceholderPage section="admin" /> },
+          { path: '*', element: <NotFound /> },
+        ],
+      },
+    ],
+  },
+];
+
+const router = createBrowserRouter(routes);
+
+/** The console: the router over `routes` (wrap in `QueryClientProvider` and `AuthProvider`, as main.tsx does). */
+export function App() {
+  return <RouterProvider router={router} />;
+}

@@ -1,0 +1,202 @@
+import { JobSchema, SqlResultSchema, type Job, type SqlResult } from '@lakehouse/contracts';
+import { queryOptions } from '@tanstack/react-query';
+import { ApiError, api, apiResponse, getSessionToken, type Schema } from '../../lib/api.js';
+
+// The SQL feature's server calls: query history, saved queries (permalinks), and write statements run as jobs.
+
+/** A query run as the history lists it. */
+export interface HistoryEntry {
+  id: number;
+  sql: string;
+  /** Versions the unversioned table references read. */
+  tables: Record<string, number>;
+  startedAt: string;
+  durationMs: number;
+  rows: number | null;
+  status: 'ok' | 'error';
+  error: string | null;
+}
+
+/** A saved query: its SQL and the table versions it read (a permalink reruns it at those versions). */
+export interface SavedQuery {
+  id: string;
+  name: string;
+  sql: string;
+  tableVersions: Record<string, number>;
+  createdAt: string;
+  owner: { id: string; name: string | null };
+}
+
+/** What the browser reports after each run. */
+export interface QueryRun {
+  sql: string;
+  tables: Record<string, number>;
+  durationMs: number;
+  rows: number | null;
+  status: 'ok' | 'error';
+  error: string | null;
+}
+
+function fail(what: string): never {
+  throw new Error(`unexpected ${what}`);
+}
+
+function record(v: unknown, what: string): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(what);
+}
+
+function str(v: unknown, what: string): string {
+  return typeof v === 'string' ? v : fail(what);
+}
+
+function versions(v: unknown, what: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, x] of Object.entries(record(v, what))) out[k] = typeof x === 'number' ? x : fail(`${what}.${k}`);
+  return out;
+}
+
+function savedOf(v: unknown): SavedQuery {
+  const r = record(v, 'saved query');
+  const owner = record(r.owner, 'owner');
+  return {
+    id: str(r.id, 'id'),
+    name: str(r.name, 'name'),
+    sql: str(r.sql, 'sql'),
+    tableVersions: versions(r.tableVersions, 'tableVersions'),
+    createdAt: str(r.createdAt, 'createdAt'),
+    owner: { id: str(owner.id, 'owner.id'), name: typeof owner.name === 'string' ? owner.name : null },
+  };
+}
+
+function historyOf(v: unknown): HistoryEntry {
+  const r = record(v, 'history entry');
+  return {
+    id: typeof r.id === 'number' ? r.id : fail('id'),
+    sql: str(r.sql, 'sql'),
+    tables: versions(r.tables ?? {}, 'tables'),
+    startedAt: str(r.startedAt, 'startedAt'),
+    durationMs: typeof r.durationMs === 'number' ? r.durationMs : fail('durationMs'),
+    rows: typeof r.rows === 'number' ? r.rows : null,
+    status: r.status === 'error' ? 'error' : 'ok',
+    error: typeof r.error === 'string' ? r.error : null,
+  };
+}
+
+const SavedSchema: Schema<SavedQuery> = { parse: savedOf };
+const SavedListSchema: Schema<SavedQuery[]> = { parse: (v) => (record(v, 'list').items as unknown[] | undefined ?? fail('items')).map(savedOf) };
+const HistorySchema: Schema<HistoryEntry[]> = { parse: (v) => (record(v, 'list').items as unknown[] | undefined ?? fail('items')).map(historyOf) };
+
+/** Query keys of the SQL feature. */
+export const sqlKeys = {
+  all: ['sql'] as const,
+  history: () => [...sqlKeys.all, 'history'] as const,
+  savedList: () => [...sqlKeys.all, 'saved', 'list'] as const,
+  saved: (id: string) => [...sqlKeys.all, 'saved', id] as const,
+};
+
+/** GET /api/queries/history: the signed-in user's recent runs, newest first. */
+export function historyQuery(limit = 50) {
+  return queryOptions({
+    queryKey: [...sqlKeys.history(), limit] as const,
+    queryFn: ({ signal }) => api('/api/queries/history', HistorySchema, { query: { limit }, signal }),
+    staleTime: 5_000,
+  });
+}
+
+/** GET /api/queries/saved: the signed-in user's saved queries, newest first. */
+export function savedListQuery() {
+  return queryOptions({
+    queryKey: sqlKeys.savedList(),
+    queryFn: ({ signal }) => api('/api/queries/saved', SavedListSchema, { signal }),
+    staleTime: 30_000,
+  });
+}
+
+/** GET /api/queries/saved/{id}: one saved query (any signed-in user with the link may open it). */
+export function savedQuery(id: string) {
+  return queryOptions({
+    queryKey: sqlKeys.saved(id),
+    queryFn: ({ signal }) => api(`/api/queries/saved/${encodeURIComponent(id)}`, SavedSchema, { signal }),
+    // A saved query never changes.
+    staleTime: Infinity,
+  });
+}
+
+/** POST /api/queries/history: reports one run (best effort: a failure is logged, never shown). */
+export async function recordRun(run: QueryRun): Promise<void> {
+  try {
+    await apiResponse('/api/queries/history', { method: 'POST', body: { ...run, sql: run.sql.slice(0, 1_000_000), error: run.error?.slice(0, 10_000) ?? null } });
+  } catch (e) {
+    console.warn('could not record the query in the history', e);
+  }
+}
+
+/** POST /api/queries/saved: saves a query with the versions it read. */
+export function saveQuery(body: { name: string; sql: string; tableVersions: Record<string, number> }): Promise<SavedQuery> {
+  return api('/api/queries/saved', SavedSchema, { method: 'POST', body });
+}
+
+/** POST /api/sql with `Prefer: respond-async`: starts a write statement as a job and returns it at once. */
+export function startWrite(sql: string): Promise<Job> {
+  return api('/api/sql', JobSchema, { method: 'POST', body: { sql }, headers: { Prefer: 'respond-async' } });
+}
+
+/** POST /api/jobs/{id}/cancel. */
+export async function cancelJob(id: string): Promise<void> {
+  await apiResponse(`/api/jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST' });
+}
+
+/** The result of a finished write job, when it has the shape of a SQL result. */
+export function writeResultOf(job: Job): SqlResult | null {
+  const r = SqlResultSchema.safeParse(job.result);
+  return r.success ? r.data : null;
+}
+
+const FINISHED = new Set<Job['state']>(['succeeded', 'failed', 'cancelled']);
+
+/**
+ * Follows a job's server-sent events (GET /api/jobs/{id}/events) until it finishes and returns the final job. Uses
+ * fetch streaming because EventSource cannot send the bearer token. Falls back to GET /api/jobs/{id} when the stream
+ * ends early.
+ */
+export async function followJob(id: string, onUpdate: (job: Job) => void, signal?: AbortSignal): Promise<Job> {
+  const headers: Record<string, string> = { Accept: 'text/event-stream' };
+  const token = getSessionToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`/api/jobs/${encodeURIComponent(id)}/events`, { headers, signal });
+  if (!res.ok || !res.body) {
+    throw new ApiError(res.status === 404 ? 'NOT_FOUND' : 'INTERNAL', `could not follow job ${id}: ${res.status} ${res.statusText}`, res.status);
+  }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let sep: number;
+    while ((sep = buffer.search(/\r?\n\r?\n/)) >= 0) {
+      const event = buffer.slice(0, sep);
+      buffer = buffer.slice(sep).replace(/^\r?\n\r?\n/, '');
+      const data = event
+        .split(/\r?\n/)
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).replace(/^ /, ''))
+        .join('\n');
+      if (!data) continue;
+      const parsed = JobSchema.safeParse(JSON.parse(data));
+      if (!parsed.success) continue;
+      onUpdate(parsed.data);
+      if (FINISHED.has(parsed.data.state)) {
+        await reader.cancel().catch(() => undefined);
+        return parsed.data;
+      }
+    }
+  }
+  // The stream ended before the job did (a proxy cut it): poll instead.
+  for (;;) {
+    const job = await api(`/api/jobs/${encodeURIComponent(id)}`, JobSchema, { signal });
+    onUpdate(job);
+    if (FINISHED.has(job.state)) return job;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}

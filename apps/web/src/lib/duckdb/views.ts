@@ -1,0 +1,200 @@
+import { ScanResponseSchema, type ScanResponse } from '@lakehouse/contracts';
+import {
+  compileScanSql,
+  flatTableName,
+  parseTableName,
+  quoteIdent,
+  readPointKey,
+  readViewName,
+  type DataType,
+  type ReadPoint,
+  type ScanFile,
+  type ScanPlan,
+  type TableRead,
+} from '@lakehouse/core';
+import { api } from '../api.js';
+import { connect, onDuckDbRestart } from './engine.js';
+
+// DuckDB views over warehouse tables, built from the BFF's scan plans: `layer.domain.table` and the flat
+// `layer_domain_table` for the latest version, `"layer"."domain"."table@vN"` / `...@t<timestamp>` for time travel.
+// Signed file URLs expire, so a view is re-planned before its URLs do; a latest view is re-planned when the table
+// moves to a new version (after a write, or when another user's write is noticed).
+
+/** A view ready to query: the version it reads and its files. */
+export interface TableView {
+  table: string;
+  at: ReadPoint;
+  /** The table version the view reads. */
+  version: number;
+  /** URL paths of the view's files (what the network counters are keyed by). */
+  filePaths: string[];
+  /** Bytes of the files the view reads. */
+  bytes: number;
+  /** Epoch ms when the view's signed URLs expire. */
+  expiresAt: number;
+}
+
+interface Entry {
+  view: Promise<TableView>;
+  /** Epoch ms the plan was fetched. */
+  fetchedAt: number;
+}
+
+/** Re-plan when the signed URLs expire within this many ms (a long query must not outlive its URLs). */
+const EXPIRY_MARGIN_MS = 120_000;
+/** A latest view older than this re-checks the table's version before use. */
+const LATEST_RECHECK_MS = 10_000;
+
+const views = new Map<string, Entry>();
+const attached = new Set<string>();
+const schemas = new Set<string>();
+let ddl: Promise<unknown> = Promise.resolve();
+
+// A restarted engine has none of the old views.
+onDuckDbRestart(() => {
+  views.clear();
+  attached.clear();
+  schemas.clear();
+  ddl = Promise.resolve();
+});
+
+function keyOf(table: string, at: ReadPoint): string {
+  return `${table}\n${readPointKey(at)}`;
+}
+
+/** GET /api/tables/{name}/scan at a read point (the latest, a version or a timestamp). */
+export function fetchScan(table: string, at: ReadPoint, signal?: AbortSignal): Promise<ScanResponse> {
+  const query = at.kind === 'version' ? { version: at.version } : at.kind === 'timestamp' ? { timestamp: at.timestamp } : {};
+  return api(`/api/tables/${encodeURIComponent(table)}/scan`, ScanResponseSchema, { query, signal });
+}
+
+/** The core's scan plan of a scan response; each file's `key` is its absolute signed URL. */
+export function planOf(scan: ScanResponse, origin: string = location.origin): ScanPlan {
+  return {
+    version: scan.version,
+    columns: scan.columns.map((c) => ({
+      name: c.name,
+      physicalName: c.physicalName,
+      type: c.type as DataType,
+      nullable: c.nullable,
+      isPartition: c.isPartition,
+      field: { name: c.name, type: c.type as DataType, nullable: c.nullable, metadata: {} },
+    })),
+    partitionColumns: scan.partitionColumns,
+    columnMappingMode: scan.columnMappingMode,
+    files: scan.files.map(
+      (f): ScanFile => ({
+        key: new URL(f.url, origin).href,
+        path: f.path,
+        size: f.size,
+        partitionValues: f.partitionValues,
+        numRecords: f.rows,
+        deletionVector: null,
+        deletedRows: f.deletedRows ?? undefined,
+      }),
+    ),
+    totalFiles: scan.totalFiles,
+    predicate: scan.predicate,
+  };
+}
+
+/** The DuckDB statements creating the view(s) of a scan at a read point (layers attached and schemas created once). */
+function viewStatements(scan: ScanResponse, at: ReadPoint): string[] {
+  const { layer, domain, name } = parseTableName(scan.table);
+  const select = compileScanSql(planOf(scan), { fileUrl: (f) => f.key });
+  const out: string[] = [];
+  if (!attached.has(layer)) out.push(`ATTACH ':memory:' AS ${quoteIdent(layer)}`);
+  if (!schemas.has(`${layer}.${domain}`)) out.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(layer)}.${quoteIdent(domain)}`);
+  out.push(`CREATE OR REPLACE VIEW ${quoteIdent(layer)}.${quoteIdent(domain)}.${quoteIdent(readViewName(name, at))} AS ${select}`);
+  if (at.kind === 'latest') out.push(`CREATE OR REPLACE VIEW main.${quoteIdent(flatTableName(name))} AS SELECT * FROM ${quoteIdent(layer)}.${quoteIdent(domain)}.${quoteIdent(readViewName(name, at))}`);
+  return out;
+}
+
+async function createViews(scan: ScanResponse, at: ReadPoint): Promise<void> {
+  const { layer, domain } = parseTableName(scan.table);
+  // DDL is serialized: two tables of one layer must not both ATTACH it.
+  const run = ddl.then(async () => {
+    const conn = await connect();
+    try {
+      if (!attached.has(layer)) {
+        const known = await conn.query(`SELECT database_name FROM duckdb_databases() WHERE database_name = '${layer}'`);
+        if (known.numRows > 0) attached.add(layer);
+      }
+      for (const sql of viewStatements(scan, at)) await conn.query(sql);
+      attached.add(layer);
+      schemas.add(`${layer}.${domain}`);
+    } finally {
+      await conn.close();
+    }
+  });
+  ddl = run.catch(() => undefined);
+  await run;
+}
+
+function viewOf(scan: ScanResponse, table: string, at: ReadPoint): TableView {
+  return {
+    table,
+    at,
+    version: scan.version,
+    filePaths: scan.files.map((f) => new URL(f.url, location.origin).pathname),
+    bytes: scan.files.reduce((n, f) => n + f.size, 0),
+    expiresAt: Date.parse(scan.expiresAt),
+  };
+}
+
+function track(key: string, make: () => Promise<TableView>): Promise<TableView> {
+  const entry: Entry = { view: make(), fetchedAt: Date.now() };
+  views.set(key, entry);
+  entry.view.catch(() => {
+    if (views.get(key) === entry) views.delete(key);
+  });
+  return entry.view;
+}
+
+/**
+ * The view of a table at a read point, created or refreshed as needed: built on first use, re-planned before its
+ * signed URLs expire, and for the latest version re-checked every few seconds (and when `knownVersion` is newer than
+ * the view's), rebuilt when the table moved. Concurrent callers share one build. API errors (TABLE_NOT_FOUND,
+ * FORBIDDEN, VERSION_NOT_FOUND) propagate with the API's message.
+ */
+export async function ensureView(table: string, at: ReadPoint, options: { knownVersion?: number } = {}): Promise<TableView> {
+  const key = keyOf(table, at);
+  const entry = views.get(key);
+  if (entry) {
+    const current = await entry.view.catch(() => null);
+    if (views.get(key) !== entry) return ensureView(table, at, options);
+    if (current) {
+      const now = Date.now();
+      const fresh = current.expiresAt - EXPIRY_MARGIN_MS > now;
+      const recheck = at.kind === 'latest' && (now - entry.fetchedAt > LATEST_RECHECK_MS || (options.knownVersion ?? -1) > current.version);
+      if (fresh && !recheck) return current;
+      if (fresh) {
+        // The BFF answers a scan plan from its snapshot cache: cheap enough to learn whether the table moved.
+        const scan = await fetchScan(table, at);
+        if (scan.version === current.version) {
+          entry.fetchedAt = Date.now();
+          return current;
+        }
+        return track(key, async () => {
+          await createViews(scan, at);
+          return viewOf(scan, table, at);
+        });
+      }
+    }
+  }
+  return track(key, async () => {
+    const scan = await fetchScan(table, at);
+    await createViews(scan, at);
+    return viewOf(scan, table, at);
+  });
+}
+
+/** The views of every read of a query (see `ensureView`), built in parallel. */
+export function ensureViews(reads: readonly TableRead[], options: { knownVersions?: Readonly<Record<string, number>> } = {}): Promise<TableView[]> {
+  return Promise.all(reads.map((r) => ensureView(r.table, r.at, { knownVersion: options.knownVersions?.[r.table] })));
+}
+
+/** Forgets the latest view of a table so the next query re-plans it (call after a write committed). */
+export function invalidateTableView(table: string): void {
+  views.delete(keyOf(table, { kind: 'latest' }));
+}

@@ -1,0 +1,68 @@
+import { expect, test } from '../fixtures.js';
+
+// Signing in and out. Every test starts signed out and brings its own user, so none depends on another.
+test.use({ role: null });
+
+/** Creates a user with `role` and a reusable token through the admin API. */
+async function newUser(adminApi: import('@playwright/test').APIRequestContext, role: 'viewer' | 'analyst' | 'steward' | 'admin') {
+  const name = `login-${role}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const user = await adminApi.post('/api/users', { data: { name, role } });
+  expect(user.status(), await user.text()).toBe(201);
+  const { id } = (await user.json()) as { id: string };
+  const issued = await adminApi.post(`/api/users/${id}/tokens`, { data: {} });
+  expect(issued.status(), await issued.text()).toBe(201);
+  return { name, role, token: ((await issued.json()) as { token: string }).token };
+}
+
+test('a login URL signs in, hides its token and lands in the console', async ({ page, adminApi, loginPage, shell }) => {
+  const user = await newUser(adminApi, 'analyst');
+  await loginPage.signInWithUrl(user.token);
+  await expect(shell.signedInUser).toContainText(user.name);
+  await expect(shell.signedInUser).toContainText('analyst');
+  // The token left the address bar, and the console opened a page of its own.
+  expect(page.url()).not.toContain(user.token);
+  await expect(page).not.toHaveURL(/\/login/);
+  await expect(shell.heading()).toBeVisible();
+});
+
+test('a login URL with an unknown token says the link did not work', async ({ page, loginPage }) => {
+  await loginPage.signInWithUrl('lh_this-token-does-not-exist');
+  await expect(loginPage.error).toContainText('This login link did not work');
+  await expect(loginPage.error).toContainText(/invalid, expired or already used/);
+  await expect(page.getByRole('link', { name: 'paste a token' })).toBeVisible();
+});
+
+test('pasting a login URL into the sign-in form signs in', async ({ page, adminApi, loginPage, shell, e2e }) => {
+  const user = await newUser(adminApi, 'viewer');
+  await loginPage.goto();
+  await expect(loginPage.submit).toBeDisabled();
+  await loginPage.signInWithToken(`${e2e.baseURL}/login#token=${user.token}`);
+  await expect(shell.signedInUser).toContainText(user.name);
+  await expect(shell.signedInUser).toContainText('viewer');
+  await expect(page.getByRole('heading', { name: 'Sign in', exact: true })).toBeHidden();
+});
+
+test('a wrong token in the sign-in form is refused with the reason', async ({ loginPage, shell }) => {
+  await loginPage.goto();
+  await loginPage.signInWithToken('lh_wrong');
+  await expect(loginPage.error).toContainText('Sign-in failed');
+  await expect(loginPage.heading).toBeVisible();
+  await expect(shell.signedInUser).toBeHidden();
+});
+
+test('a signed-out visitor of a console page is asked to sign in', async ({ page, loginPage, shell }) => {
+  await page.goto('/catalog');
+  await expect(loginPage.heading).toBeVisible();
+  await expect(loginPage.tokenInput).toBeVisible();
+  await expect(shell.nav).toBeHidden();
+});
+
+test('signing out ends the session in this tab', async ({ page, adminApi, loginPage, shell }) => {
+  const user = await newUser(adminApi, 'viewer');
+  await loginPage.signInWithUrl(user.token, user.name);
+  await shell.signOut();
+  await expect(page.getByText('You signed out.')).toBeVisible();
+  await page.goto('/catalog');
+  await expect(loginPage.heading).toBeVisible();
+  await expect(shell.signedInUser).toBeHidden();
+});
