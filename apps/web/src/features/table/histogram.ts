@@ -1,4 +1,4 @@
-import { formatBytes } from '../../components/format.js';
+import { formatBytes, formatCount } from '../../components/format.js';
 
 /** A byte formatter in the unit of `max` with enough decimals that bins `step` bytes apart get different labels. */
 function preciseBytes(max: number, step: number): (n: number) => string {
@@ -38,7 +38,8 @@ export function binSizes(sizes: readonly number[]): SizeBin[] {
     for (const s of sizes) bins[Math.min(Math.floor(Math.log2(s)) - lo, bins.length - 1)].files++;
     return bins;
   }
-  const n = Math.min(10, Math.max(1, Math.ceil(Math.sqrt(sizes.length))));
+  // Sizes are whole bytes: no bin is narrower than one byte.
+  const n = Math.min(10, Math.max(1, Math.ceil(Math.sqrt(sizes.length))), Math.max(1, Math.floor(max - min)));
   const width = (max - min) / n;
   const fmt = preciseBytes(max, width);
   const bins: SizeBin[] = Array.from({ length: n }, (_, i) => {
@@ -47,5 +48,9 @@ export function binSizes(sizes: readonly number[]): SizeBin[] {
     return { from, to, label: `${fmt(from)}–${fmt(to)}`, files: 0 };
   });
   for (const s of sizes) bins[Math.min(Math.floor((s - min) / width), n - 1)].files++;
+  // Bins narrower than the rounding of their unit get exact byte labels, so no two bars read the same.
+  if (new Set(bins.map((b) => b.label)).size < bins.length) {
+    for (const b of bins) b.label = `${formatCount(Math.ceil(b.from))}–${formatCount(Math.floor(b.to))} B`;
+  }
   return bins;
 }
