@@ -47,7 +47,7 @@ async function serve(args: string[], out: Out): Promise<void> {
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new LakehouseError('INVALID_INPUT', `--port must be 0..65535, got "${values.port}"`);
   const config = loadConfig({ warehouse: values.warehouse, port, host: values.host, databaseUrl: values['database-url'], demo: values['no-demo'] ? false : undefined }, process.env, cwd);
   const webDist = resolve(fileURLToPath(new URL('../../../web/dist', import.meta.url)));
-  config.webDist = webDist;
+  config.webDist = process.env.LAKEHOUSE_WEB_DIST ?? webDist;
   if (config.demo) {
     const created = await ensureDemoWarehouse(config.warehouse, (l) => out(l));
     if (created.length > 0) out(`demo warehouse ready at ${config.warehouse}`);
