@@ -1,14 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type TestPostgres } from './support/postgres.js';
 import { startTestServer, userWithToken, type TestServer } from './support/app.js';
 
-describe('query history and saved queries', () => {
+let pgServer: TestPostgres | null = null;
+beforeAll(async () => {
+  pgServer = await startPostgres();
+}, 120_000);
+afterAll(async () => {
+  await pgServer?.stop();
+});
+
+describe.each(['pglite', 'postgres'] as const)('query history and saved queries on %s', (backend) => {
   let s: TestServer;
   let ana: { id: string; token: string };
   let bob: { id: string; token: string };
   let vic: { id: string; token: string };
 
   beforeAll(async () => {
-    s = await startTestServer();
+    if (backend === 'postgres' && !pgServer) throw new Error('PostgreSQL is not installed: set up Debian postgresql (see .ci/run)');
+    s = await startTestServer({ databaseUrl: backend === 'postgres' ? await pgServer!.createDatabase() : undefined });
     ana = await userWithToken(s, 'ana', 'analyst');
     bob = await userWithToken(s, 'bob', 'analyst');
     vic = await userWithToken(s, 'vic', 'viewer');

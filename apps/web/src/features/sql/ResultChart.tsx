@@ -47,6 +47,8 @@ export function ResultChart({ result }: { result: ResultSet }) {
     const n = Math.min(result.numRows, limit);
     for (let r = 0; r < n; r++) {
       const xv = result.get(r, x);
+      // A point without an x has no place on a numeric or time axis.
+      if (xv === null && xNumeric && kind !== 'bar') continue;
       out.push({
         x: xNumeric && kind !== 'bar' ? (cellNumber(xv, result.columns[x].type) ?? Number.NaN) : formatCell(xv, result.columns[x].type),
         y: cellNumber(result.get(r, y), result.columns[y].type),

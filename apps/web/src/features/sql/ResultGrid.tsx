@@ -1,14 +1,27 @@
 import { getCoreRowModel, useReactTable, type ColumnDef, type ColumnSizingState } from '@tanstack/react-table';
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { useMemo, useRef, useState } from 'react';
+import { useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { TypeId, typeInfo, type ResultSet } from '../../lib/duckdb/index.js';
 
 // The result grid: TanStack Table owns the columns (headers, sizes, resizing), TanStack Virtual the rows. Rows are
 // never materialized: only the visible ones are rendered, and each cell is read from the Arrow batches when drawn.
+//
+// A million rows of 26 px are 26 million px: browsers position content in single-precision floats, so rows that far
+// down land on 2-4 px steps (and beyond ~33M px not at all). The scrolled content is therefore capped at
+// MAX_SCROLL_PX and the scroll position scaled onto the rows; the wheel is rescaled so one notch still moves the
+// rows by the usual distance, while the scroll bar spans the whole result.
 
 const ROW_HEIGHT = 26;
 const HEAD_HEIGHT = 42;
 const NO_ROWS: never[] = [];
+const rowSize = () => ROW_HEIGHT;
+/** Largest scroll height used as is (float precision is still better than 1/4 px there). */
+const MAX_SCROLL_PX = 2_000_000;
+
+/** Real (row) offset per pixel of scroll, for content of `real` px shown in `capped` px with a viewport of `view` px. */
+function scaleOf(real: number, capped: number, view: number): number {
+  return capped >= real || capped <= view ? 1 : (real - view) / (capped - view);
+}
 
 function isRightAligned(result: ResultSet, col: number): boolean {
   const id = typeInfo(result.columns[col].type).typeId;
@@ -53,12 +66,56 @@ export function ResultGrid({ result, label = 'Query result' }: { result: ResultS
   const numberWidth = Math.max(48, String(result.numRows).length * 8 + 20);
   const totalWidth = numberWidth + headers.reduce((n, h) => n + h.getSize(), 0);
 
+  const realHeight = HEAD_HEIGHT + result.numRows * ROW_HEIGHT;
+  const cappedHeight = Math.min(realHeight, MAX_SCROLL_PX);
+  const scale = useRef(1);
   const rows = useVirtualizer({
     count: result.numRows,
     getScrollElement: () => scroller.current,
-    estimateSize: () => ROW_HEIGHT,
+    estimateSize: rowSize,
     overscan: 12,
+    // Report the row offset (scroll position times the scale), not the raw scroll position.
+    observeElementOffset: (instance: Virtualizer<HTMLDivElement, Element>, cb: (offset: number, isScrolling: boolean) => void) => {
+      const el = instance.scrollElement;
+      if (!el) return undefined;
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const report = (scrolling: boolean) => {
+        scale.current = scaleOf(realHeight, cappedHeight, el.clientHeight);
+        cb(el.scrollTop * scale.current, scrolling);
+      };
+      const onScroll = () => {
+        report(true);
+        clearTimeout(idle);
+        idle = setTimeout(() => report(false), 150);
+      };
+      report(false);
+      el.addEventListener('scroll', onScroll, { passive: true });
+      return () => {
+        el.removeEventListener('scroll', onScroll);
+        clearTimeout(idle);
+      };
+    },
+    scrollToFn: (offset, _options, instance) => {
+      instance.scrollElement?.scrollTo({ top: offset / scale.current });
+    },
   });
+  // One wheel notch moves the rows by its usual distance even when the scroll position is scaled.
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || cappedHeight >= realHeight) return;
+    const onWheel = (e: WheelEvent) => {
+      if (e.ctrlKey) return;
+      const unit = e.deltaMode === 1 ? ROW_HEIGHT : e.deltaMode === 2 ? el.clientHeight : 1;
+      e.preventDefault();
+      el.scrollTop += (e.deltaY * unit) / scale.current;
+      el.scrollLeft += e.deltaX * unit;
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => el.removeEventListener('wheel', onWheel);
+  }, [cappedHeight, realHeight]);
+  // Rows are placed relative to the scroll position (container coordinates stay below MAX_SCROLL_PX).
+  const rowOffset = rows.scrollOffset ?? 0;
+  const scrollTop = rowOffset / scale.current;
   const right = useMemo(() => result.columns.map((_c, i) => isRightAligned(result, i)), [result]);
 
   return (
@@ -66,9 +123,14 @@ export function ResultGrid({ result, label = 'Query result' }: { result: ResultS
       className="result-grid"
       ref={scroller}
       // As tall as the rows need (plus room for a horizontal scroll bar), up to the CSS max-height.
-      style={{ height: HEAD_HEIGHT + result.numRows * ROW_HEIGHT + 18 }}
-      role="grid" aria-label={label} aria-rowcount={result.numRows + 1} aria-colcount={result.columns.length + 1} tabIndex={0}>
-      <div className="rg-inner" style={{ width: totalWidth, height: rows.getTotalSize() + HEAD_HEIGHT }}>
+      style={{ height: realHeight + 18 }}
+      role="grid"
+      aria-label={label}
+      aria-rowcount={result.numRows + 1}
+      aria-colcount={result.columns.length + 1}
+      tabIndex={0}
+    >
+      <div className="rg-inner" style={{ width: totalWidth, height: cappedHeight }}>
         <div className="rg-head" role="row" aria-rowindex={1} style={{ width: totalWidth }}>
           <div className="rg-cell rg-num rg-corner" role="columnheader" style={{ width: numberWidth }}>
             #
@@ -89,13 +151,14 @@ export function ResultGrid({ result, label = 'Query result' }: { result: ResultS
             </div>
           ))}
         </div>
-        {rows.getVirtualItems().map((v) => (
+        {rows.getVirtualItems().map((v, slot) => (
           <div
-            key={v.index}
+            // Keyed by slot, not by row: scrolling reuses the row elements and only changes their text and position.
+            key={slot}
             className={`rg-row ${v.index % 2 ? 'odd' : ''}`}
             role="row"
             aria-rowindex={v.index + 2}
-            style={{ transform: `translateY(${v.start + HEAD_HEIGHT}px)`, width: totalWidth, height: ROW_HEIGHT }}
+            style={{ top: v.start - rowOffset + scrollTop + HEAD_HEIGHT, width: totalWidth, height: ROW_HEIGHT }}
           >
             <div className="rg-cell rg-num" role="rowheader" style={{ width: numberWidth }}>
               {v.index + 1}

@@ -77,6 +77,7 @@ export const SqlEditor = forwardRef<SqlEditorHandle, SqlEditorProps>(function Sq
     if (!host.current) return;
     let hadSelection = false;
     marked.current = false;
+    const completionData = [{ autocomplete: functionCompletionSource }, { autocomplete: columnCompletionSource(() => latest.current.columns()) }];
     const state = EditorState.create({
       doc: latest.current.initialText,
       extensions: [
@@ -91,12 +92,11 @@ export const SqlEditor = forwardRef<SqlEditorHandle, SqlEditorProps>(function Sq
         syntaxHighlighting(themedHighlight),
         language.current.of(sql({ dialect: PostgreSQL, schema: latest.current.schema, upperCaseKeywords: true })),
         autocompletion({ override: undefined, activateOnTyping: true }),
-        EditorState.languageData.of(() => [
-          { autocomplete: functionCompletionSource },
-          { autocomplete: columnCompletionSource(() => latest.current.columns()) },
-        ]),
+        // The sources must keep their identity: the completion state tracks results per source function.
+        EditorState.languageData.of(() => completionData),
         lintGutter(),
         placeholder('SELECT * FROM silver.sales.orders LIMIT 100'),
+        EditorView.lineWrapping,
         Prec.highest(
           keymap.of([
             { key: 'Mod-Enter', run: () => (latest.current.onRun(), true), preventDefault: true },

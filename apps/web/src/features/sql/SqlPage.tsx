@@ -1,7 +1,7 @@
 import type { Job, SqlResult } from '@lakehouse/contracts';
 import { classifyStatement, rewriteTableRefs, splitStatements } from '@lakehouse/core';
 import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { Dialog } from '../../components/Dialog.js';
 import { formatBytes, formatCount } from '../../components/format.js';
@@ -12,10 +12,12 @@ import { QueryError, SqlSession, errorSummary, getDuckDb, invalidateTableView, t
 import { tableDetailQuery, tableKeys, tableListQuery } from '../catalog/api.js';
 import { cancelJob, followJob, historyQuery, recordRun, saveQuery, savedListQuery, savedQuery, sqlKeys, startWrite, writeResultOf, type SavedQuery } from './api.js';
 import { sqlNamespace, type CompletionTable } from './completion.js';
-import { ResultChart } from './ResultChart.js';
 import { ResultGrid } from './ResultGrid.js';
 import { SqlEditor, type SqlEditorHandle } from './SqlEditor.js';
 import './sql.css';
+
+// Recharts is large: loaded when a chart is first shown.
+const ResultChart = lazy(() => import('./ResultChart.js').then((m) => ({ default: m.ResultChart })));
 
 const DRAFT_KEY = 'lakehouse.sql.draft';
 const DEFAULT_SQL = '-- Ctrl/Cmd-Enter runs the selection or everything; Shift-Ctrl/Cmd-Enter runs the statement at the cursor.\nSELECT count(*) FROM silver.sales.orders;\n';
@@ -41,7 +43,14 @@ interface ShownError {
   code?: string;
   /** Where in the editor, as `line:column`, when DuckDB named a position. */
   where?: string;
+  /** What to do about it. */
+  hint?: string;
+  /** `info` for what the user asked for (a cancel). */
+  tone?: 'error' | 'info';
 }
+
+const READ_DENIED = 'Reading table data needs the analyst role or a SELECT grant on the table, its domain or its layer: ask an admin.';
+const WRITE_DENIED = 'Writes need a MODIFY grant on the target table, its domain or its layer: ask an admin.';
 
 type Busy = null | { kind: 'read' | 'write'; phase: string; startedAt: number; step: number; steps: number };
 
@@ -157,7 +166,7 @@ function SidePanel({ onLoad }: { onLoad: (sql: string) => void }) {
                     <span className="small muted">
                       <span className={`sql-status ${h.status}`} aria-label={h.status === 'ok' ? 'succeeded' : 'failed'} /> <Time iso={h.startedAt} /> ·{' '}
                       {seconds(h.durationMs)}
-                      {h.rows !== null ? ` · ${formatCount(h.rows)} rows` : ''}
+                      {h.rows !== null ? ` · ${formatCount(h.rows)} ${h.rows === 1 ? 'row' : 'rows'}` : ''}
                     </span>
                   </button>
                 </li>
@@ -304,6 +313,15 @@ export function SqlPage() {
   columnsRef.current = completionTables.flatMap((t) => (t.columns ?? []).map((c) => ({ table: t.name, ...c })));
   const columns = useCallback(() => columnsRef.current, []);
 
+  // `?q=` prefills the editor, also when it changes while the page is open (e.g. "Query in SQL" from elsewhere).
+  const prefill = search.get('q');
+  useEffect(() => {
+    if (prefill !== null && prefill !== editor.current?.getText()) {
+      editor.current?.setText(prefill);
+      setText(prefill);
+    }
+  }, [prefill]);
+
   // A permalink: load the saved SQL, pin its versions, run it once.
   const saved = useQuery({ ...savedQuery(savedId ?? ''), enabled: savedId !== undefined });
   useEffect(() => {
@@ -316,12 +334,17 @@ export function SqlPage() {
   const markError = useCallback((e: unknown, base: number, source: string) => {
     if (e instanceof QueryError) {
       if (e.kind === 'cancelled') {
-        setError({ title: 'Cancelled', message: 'The query was cancelled.' });
+        setError({ title: 'Cancelled', message: 'The query was cancelled.', tone: 'info' });
         return;
       }
       const cause = e.cause;
       if (isApiError(cause)) {
-        setError({ title: cause.code === 'FORBIDDEN' ? 'Not allowed' : 'Could not read a table', message: cause.message, code: cause.code });
+        setError({
+          title: cause.code === 'FORBIDDEN' ? 'Not allowed' : 'Could not read a table',
+          message: cause.message,
+          code: cause.code,
+          hint: cause.code === 'FORBIDDEN' ? READ_DENIED : undefined,
+        });
         return;
       }
       const summary = errorSummary(e.message);
@@ -362,12 +385,19 @@ export function SqlPage() {
           title: final.state === 'cancelled' ? 'Cancelled' : e?.code === 'FORBIDDEN' ? 'Not allowed' : 'The write failed',
           message: e?.message ?? (final.state === 'cancelled' ? 'The statement was cancelled before its commit; no table changed.' : 'The job failed.'),
           code: e?.code,
+          hint: e?.code === 'FORBIDDEN' ? WRITE_DENIED : undefined,
+          tone: final.state === 'cancelled' ? 'info' : 'error',
         });
         void recordRun({ sql, tables: {}, durationMs: performance.now() - started, rows: null, status: 'error', error: e?.message ?? final.state });
         return false;
       } catch (e) {
         if (abort.signal.aborted) return false;
-        setError({ title: isApiError(e, 'FORBIDDEN') ? 'Not allowed' : 'The write failed', message: errorMessage(e), code: isApiError(e) ? e.code : undefined });
+        setError({
+          title: isApiError(e, 'FORBIDDEN') ? 'Not allowed' : 'The write failed',
+          message: errorMessage(e),
+          code: isApiError(e) ? e.code : undefined,
+          hint: isApiError(e, 'FORBIDDEN') ? WRITE_DENIED : undefined,
+        });
         void recordRun({ sql, tables: {}, durationMs: performance.now() - started, rows: null, status: 'error', error: errorMessage(e) });
         return false;
       } finally {
@@ -567,26 +597,23 @@ export function SqlPage() {
           </div>
 
           {error ? (
-            <div className="callout callout-error sql-error" role="alert">
+            <div className={`callout sql-error ${error.tone === 'info' ? '' : 'callout-error'}`} role={error.tone === 'info' ? 'status' : 'alert'}>
               <strong>{error.title}</strong>
               {error.where ? <span className="muted small"> at {error.where}</span> : null}
               <pre className="sql-error-text">{error.message}</pre>
+              {error.hint ? <p className="small">{error.hint}</p> : null}
               {error.code ? <p className="muted small">Code: {error.code}</p> : null}
             </div>
           ) : null}
 
-          {write ? (
-            <div className={`callout sql-job ${job?.state === 'failed' ? 'callout-error' : ''}`} role="status" aria-live="polite">
+          {write && job?.state !== 'failed' && job?.state !== 'cancelled' ? (
+            <div className="callout sql-job" role="status" aria-live="polite">
               <strong>
                 {job === null || job === undefined
                   ? 'Submitting the write…'
                   : job.state === 'succeeded'
                     ? `Committed ${write.result?.statement ?? 'the write'} to ${write.result?.target ?? job.table ?? 'the table'}${write.result ? ` (version ${write.result.version})` : ''}`
-                    : job.state === 'failed'
-                      ? 'The write failed'
-                      : job.state === 'cancelled'
-                        ? 'The write was cancelled'
-                        : `Writing: ${job.message ?? job.state}`}
+                    : `Writing: ${job.message ?? job.state}`}
               </strong>
               {job && (job.state === 'running' || job.state === 'queued') ? (
                 <progress className="sql-progress" max={1} value={job.progress} aria-label="Write progress" />
@@ -630,7 +657,9 @@ export function SqlPage() {
                 ) : view === 'table' ? (
                   <ResultGrid result={shown.outcome.result} />
                 ) : (
-                  <ResultChart result={shown.outcome.result} />
+                  <Suspense fallback={<Loading label="Loading charts…" />}>
+                    <ResultChart result={shown.outcome.result} />
+                  </Suspense>
                 )}
               </TabPanel>
             </section>

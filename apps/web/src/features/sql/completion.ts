@@ -165,8 +165,8 @@ export function sqlNamespace(tables: readonly CompletionTable[]): SQLNamespace {
     const cols: Completion[] = (t.columns ?? []).map((c) => ({ label: c.name, type: 'property', detail: c.type }));
     tree[layer] ??= {};
     tree[layer][domain] ??= {};
-    tree[layer][domain][table] = { self: { label: table, type: 'type', detail: t.description ?? 'table' }, children: cols };
-    top[flatTableName(t.name)] = { self: { label: flatTableName(t.name), type: 'type', detail: t.name }, children: cols };
+    tree[layer][domain][table] = { self: { label: table, type: 'type', detail: 'table', info: t.description ?? undefined }, children: cols };
+    top[flatTableName(t.name)] = { self: { label: flatTableName(t.name), type: 'type', detail: t.name, info: t.description ?? undefined }, children: cols };
   }
   const out: Record<string, SQLNamespace> = { ...top };
   for (const [layer, domains] of Object.entries(tree)) {
@@ -206,7 +206,7 @@ export function columnCompletionSource(columns: () => readonly { table: string; 
     for (const c of cols) {
       if (seen.has(c.name)) continue;
       seen.add(c.name);
-      options.push({ label: c.name, type: 'property', detail: `${c.type} · ${c.table}`, boost: 1 });
+      options.push({ label: c.name, type: 'property', detail: `${c.type} · ${c.table}`, boost: 5 });
     }
     return { from: word.from, options, validFor: /^[A-Za-z0-9_]*$/ };
   };

@@ -117,6 +117,13 @@ async function start(): Promise<DuckDbEngine> {
   await db.instantiate(bundle.mainModule);
   URL.revokeObjectURL(blobUrl);
   await db.open({ query: { castBigIntToDouble: false }, filesystem: { allowFullHTTPReads: true } });
+  // Keep Parquet footers between queries: every query re-binds the views, which reads each file's metadata.
+  const setup = await db.connect();
+  try {
+    await setup.query('SET enable_object_cache = true');
+  } finally {
+    await setup.close();
+  }
   const version = await db.getVersion();
   return { db, version, startMs: performance.now() - t0 };
 }

@@ -232,7 +232,6 @@ export class SqlSession {
       let rows = 0;
       let schema: Schema;
       try {
-        console.log('DBG send start', prepared.sql.slice(0, 40));
         const lost = engineLost();
         const reader = await Promise.race([conn.send(prepared.sql), lost]);
         options.onPhase?.('fetching');
@@ -257,9 +256,7 @@ export class SqlSession {
         throw new QueryError(message, at === null ? null : originalOffset(prepared.edits, at), 'sql', e);
       }
       if (this.cancelled) throw new QueryError('the query was cancelled', null, 'cancelled');
-      console.log('DBG after loop');
       const after = await networkCounters();
-      console.log('DBG counters');
       const paths = views.flatMap((v) => v.filePaths);
       const traffic = trafficBetween(before, after, paths);
       // Unversioned references read the latest (or the pinned) version; explicit VERSION AS OF needs no pin.
