@@ -46,10 +46,15 @@ export class TableService {
 
   /** Registers every table found in the warehouse layout (tables written by other engines show up). */
   async syncRegistry(): Promise<string[]> {
+    return (await this.syncedRecords()).names;
+  }
+
+  /** Discovered table names and the catalog records of all tables, registering the newly discovered ones. */
+  private async syncedRecords(): Promise<{ names: string[]; records: Map<string, TableRecord> }> {
     const names = await this.warehouse.discover();
-    const known = new Set((await this.catalog.listTables()).map((t) => t.name));
-    for (const n of names) if (!known.has(n)) await this.catalog.registerTable(n, null);
-    return names;
+    const records = new Map((await this.catalog.listTables()).map((t) => [t.name, t]));
+    for (const n of names) if (!records.has(n)) records.set(n, await this.catalog.registerTable(n, null));
+    return { names, records };
   }
 
   private async rows(name: string, s: Snapshot): Promise<number | null> {
@@ -85,8 +90,7 @@ export class TableService {
 
   /** Every readable table matching the filter, by name; tables that fail to load are skipped. */
   async list(filter: TableFilter = {}): Promise<TableSummary[]> {
-    const names = await this.syncRegistry();
-    const records = new Map((await this.catalog.listTables()).map((t) => [t.name, t]));
+    const { names, records } = await this.syncedRecords();
     const q = filter.q?.trim().toLowerCase();
     const out: TableSummary[] = [];
     for (const name of names) {
