@@ -32,3 +32,4 @@ export * from './catalog/table-name.js';
 export * from './delta/operations/update.js';
 export * from './delta/operations/merge.js';
 export * from './sql/rewrite.js';
+export * from './sql/lexer.js';

@@ -1,7 +1,7 @@
-import { LAYERS, LakehouseError, flatTableName, parseTableName, quoteIdent, type Layer } from '@lakehouse/core';
+import { LAYERS, LakehouseError, flatTableName, lexSql, parseTableName, quoteIdent, type Layer, type Lexeme } from '@lakehouse/core';
 import type { SqlResult } from '@lakehouse/contracts';
 
-// Pure analysis of one SQL write statement: a small tokenizer (strings, quoted identifiers, comments, nesting) and a
+// Pure analysis of one SQL write statement: the core's lexer with nesting depths, and a
 // recursive-descent reader of the six supported statement shapes. No database: the SELECT parts are kept as text and
 // checked by DuckDB later (json_serialize_sql), which also names the tables they read.
 
@@ -111,24 +111,14 @@ export interface AnalyzeOptions {
 // ---------------------------------------------------------------------------------------------------------------
 // Tokenizer
 
-type TokenKind = 'word' | 'ident' | 'string' | 'number' | 'op' | 'open' | 'close' | 'comma' | 'semicolon' | 'dot' | 'param';
-
-/** A token of SQL text. */
-export interface Token {
-  kind: TokenKind;
-  /** Raw text. */
-  text: string;
-  /** Unquoted value for identifiers and strings; the raw text otherwise. */
-  value: string;
-  start: number;
-  end: number;
-  /** Nesting level: parentheses, brackets, braces and CASE ... END around the token (open/close tokens count as outside). */
+/** A lexeme with its nesting: parentheses, brackets, braces and CASE ... END around it, and whether one is a subquery. */
+export interface Token extends Lexeme {
+  /** Nesting level (open/close tokens count as outside). */
   depth: number;
   /** True when some enclosing parenthesis is a subquery (starts with SELECT, WITH, FROM, VALUES or TABLE). */
   inSubquery: boolean;
 }
 
-const OPS = ['->>', '::', '<=', '>=', '<>', '!=', '==', '||', '->', '=>', ':=', '**', '//', '<<', '>>', '!~~', '~~'];
 const QUERY_STARTS = new Set(['select', 'with', 'from', 'values', 'table']);
 const CLOSERS: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
 
@@ -137,152 +127,34 @@ function invalid(message: string, details: Record<string, unknown> = {}): Lakeho
 }
 
 /**
- * Splits SQL into tokens, skipping whitespace and comments. Strings ('', E'', $$ $$), quoted identifiers and
- * comments never produce keywords; each token knows its nesting depth. INVALID_INPUT for unterminated strings or
- * comments and for unbalanced parentheses, brackets or CASE ... END.
+ * Splits SQL into tokens (the core's strict lexer) and gives each its nesting depth. Strings, quoted identifiers and
+ * comments never produce keywords. INVALID_INPUT for unterminated strings or comments and for unbalanced
+ * parentheses, brackets or CASE ... END.
  */
 export function tokenize(sql: string): Token[] {
   const out: Token[] = [];
   const stack: { open: string; query: boolean; empty: boolean }[] = [];
-  let i = 0;
-  const n = sql.length;
-  const push = (kind: TokenKind, start: number, end: number, value?: string): void => {
-    const text = sql.slice(start, end);
+  for (const t of lexSql(sql, { strict: true })) {
+    const { kind, text, start } = t;
     const top = stack[stack.length - 1];
     if (top?.empty) {
       top.empty = false;
       if (top.open === '(' && kind === 'word' && QUERY_STARTS.has(text.toLowerCase())) top.query = true;
     }
-    let depth = stack.length;
     if (kind === 'close' || (kind === 'word' && text.toLowerCase() === 'end' && top?.open === 'case')) {
       const expected = top ? (top.open === 'case' ? 'END' : CLOSERS[top.open]) : null;
       if (!top || (kind === 'close' && expected !== text) || (kind === 'word' && top.open !== 'case')) {
         throw invalid(`unbalanced "${text}" at offset ${start}${expected ? `: expected ${expected}` : ''}`, { offset: start });
       }
       stack.pop();
-      depth = stack.length;
     }
-    const inSubquery = stack.some((s) => s.query);
-    out.push({ kind, text, value: value ?? text, start, end, depth, inSubquery });
+    out.push({ ...t, depth: stack.length, inSubquery: stack.some((s) => s.query) });
     if (kind === 'open') stack.push({ open: text, query: false, empty: true });
     if (kind === 'word' && text.toLowerCase() === 'case') stack.push({ open: 'case', query: false, empty: false });
-  };
-  while (i < n) {
-    const c = sql[i];
-    if (/\s/.test(c)) {
-      i++;
-      continue;
-    }
-    if (c === '-' && sql[i + 1] === '-') {
-      while (i < n && sql[i] !== '\n') i++;
-      continue;
-    }
-    if (c === '/' && sql[i + 1] === '*') {
-      const close = sql.indexOf('*/', i + 2);
-      if (close < 0) throw invalid(`unterminated /* comment starting at offset ${i}`, { offset: i });
-      i = close + 2;
-      continue;
-    }
-    if (c === "'" || ((c === 'e' || c === 'E') && sql[i + 1] === "'" && !isWordChar(sql[i - 1]))) {
-      const start = i;
-      const escapes = c !== "'";
-      i += escapes ? 2 : 1;
-      let value = '';
-      for (;;) {
-        if (i >= n) throw invalid(`unterminated string starting at offset ${start}`, { offset: start });
-        if (escapes && sql[i] === '\\' && i + 1 < n) {
-          value += sql[i + 1];
-          i += 2;
-        } else if (sql[i] === "'") {
-          if (sql[i + 1] === "'") {
-            value += "'";
-            i += 2;
-          } else {
-            i++;
-            break;
-          }
-        } else value += sql[i++];
-      }
-      push('string', start, i, value);
-      continue;
-    }
-    if (c === '"') {
-      const start = i++;
-      let value = '';
-      for (;;) {
-        if (i >= n) throw invalid(`unterminated quoted identifier starting at offset ${start}`, { offset: start });
-        if (sql[i] === '"') {
-          if (sql[i + 1] === '"') {
-            value += '"';
-            i += 2;
-          } else {
-            i++;
-            break;
-          }
-        } else value += sql[i++];
-      }
-      push('ident', start, i, value);
-      continue;
-    }
-    if (c === '$') {
-      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i));
-      if (tag) {
-        const close = sql.indexOf(tag[0], i + tag[0].length);
-        if (close < 0) throw invalid(`unterminated ${tag[0]} string starting at offset ${i}`, { offset: i });
-        push('string', i, close + tag[0].length, sql.slice(i + tag[0].length, close));
-        i = close + tag[0].length;
-        continue;
-      }
-      const param = /^\$\d+/.exec(sql.slice(i));
-      if (param) {
-        push('param', i, i + param[0].length);
-        i += param[0].length;
-        continue;
-      }
-    }
-    const num = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/.exec(sql.slice(i, i + 200));
-    if (num && (/\d/.test(c) || (c === '.' && !isWordEnd(out[out.length - 1])))) {
-      push('number', i, i + num[0].length);
-      i += num[0].length;
-      continue;
-    }
-    const word = /^[\p{L}_][\p{L}\p{N}_$]*/u.exec(sql.slice(i, i + 1000));
-    if (word) {
-      push('word', i, i + word[0].length);
-      i += word[0].length;
-      continue;
-    }
-    if (c === '(' || c === '[' || c === '{') {
-      push('open', i, ++i);
-      continue;
-    }
-    if (c === ')' || c === ']' || c === '}') {
-      push('close', i, ++i);
-      continue;
-    }
-    if (c === ',' || c === ';' || c === '.') {
-      push(c === ',' ? 'comma' : c === ';' ? 'semicolon' : 'dot', i, ++i);
-      continue;
-    }
-    if (c === '?') {
-      push('param', i, ++i);
-      continue;
-    }
-    const op = OPS.find((o) => sql.startsWith(o, i)) ?? c;
-    push('op', i, i + op.length);
-    i += op.length;
   }
   const open = stack[stack.length - 1];
   if (open) throw invalid(`unbalanced "${open.open === 'case' ? 'CASE' : open.open}": missing ${open.open === 'case' ? 'END' : CLOSERS[open.open]}`);
   return out;
-}
-
-function isWordChar(c: string | undefined): boolean {
-  return c !== undefined && /[\p{L}\p{N}_$]/u.test(c);
-}
-
-function isWordEnd(t: Token | undefined): boolean {
-  return t !== undefined && (t.kind === 'word' || t.kind === 'ident' || t.kind === 'close');
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { LakehouseError } from '../errors.js';
 import { LAYERS, flatTableName, isTableName } from '../catalog/table-name.js';
 import { quoteIdent } from './duckdb-types.js';
+import { lexSql, type Lexeme } from './lexer.js';
 
 // Rewriting of user SQL for the browser's DuckDB: finds the warehouse tables a query reads (three-part
 // `layer.domain.table` and flat `layer_domain_table` names) and Spark's time travel (`VERSION AS OF n`,
@@ -44,143 +45,24 @@ export interface RewriteOptions {
   pinned?: Readonly<Record<string, number>>;
 }
 
-type TokenKind = 'word' | 'qident' | 'string' | 'number' | 'punct' | 'other';
-
-interface Token {
-  kind: TokenKind;
-  /** Identifier value (unquoted, `""` undone) or string value; the raw text otherwise. */
-  value: string;
-  start: number;
-  end: number;
-  /** Parenthesis nesting depth (an opening parenthesis is at the depth outside it). */
+/** A lexeme with its parenthesis nesting depth (an opening parenthesis is at the depth outside it). */
+interface Token extends Lexeme {
   depth: number;
 }
 
-const WORD = /[\p{L}_][\p{L}\p{N}_$]*/uy;
-const NUMBER = /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y;
-const DOLLAR_TAG = /\$([A-Za-z_][A-Za-z0-9_]*)?\$/y;
-
-/**
- * Splits SQL into tokens, skipping whitespace and comments (`--`, nested `/* *\/`). Lenient: an unterminated string,
- * identifier or comment runs to the end of the text (DuckDB reports the error), so half-typed SQL never throws.
- */
+/** Lexes leniently (half-typed SQL never throws) and adds parenthesis depths. */
 function tokenize(sql: string): Token[] {
-  const out: Token[] = [];
-  const n = sql.length;
   let depth = 0;
-  let i = 0;
-  const push = (kind: TokenKind, start: number, end: number, value = sql.slice(start, end)): void => {
-    if (kind === 'punct' && value === ')') depth = Math.max(0, depth - 1);
-    out.push({ kind, value, start, end, depth });
-    if (kind === 'punct' && value === '(') depth++;
-  };
-  while (i < n) {
-    const c = sql[i];
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v') {
-      i++;
-      continue;
-    }
-    if (c === '-' && sql[i + 1] === '-') {
-      const eol = sql.indexOf('\n', i);
-      i = eol < 0 ? n : eol;
-      continue;
-    }
-    if (c === '/' && sql[i + 1] === '*') {
-      let level = 1;
-      i += 2;
-      while (i < n && level > 0) {
-        if (sql[i] === '/' && sql[i + 1] === '*') {
-          level++;
-          i += 2;
-        } else if (sql[i] === '*' && sql[i + 1] === '/') {
-          level--;
-          i += 2;
-        } else i++;
-      }
-      continue;
-    }
-    if (c === "'" || ((c === 'e' || c === 'E') && sql[i + 1] === "'" && !isWordChar(sql[i - 1]))) {
-      const start = i;
-      const escapes = c !== "'";
-      i += escapes ? 2 : 1;
-      let value = '';
-      while (i < n) {
-        if (escapes && sql[i] === '\\' && i + 1 < n) {
-          value += sql[i + 1];
-          i += 2;
-        } else if (sql[i] === "'") {
-          if (sql[i + 1] === "'") {
-            value += "'";
-            i += 2;
-          } else {
-            i++;
-            break;
-          }
-        } else value += sql[i++];
-      }
-      push('string', start, i, value);
-      continue;
-    }
-    if (c === '"') {
-      const start = i++;
-      let value = '';
-      while (i < n) {
-        if (sql[i] === '"') {
-          if (sql[i + 1] === '"') {
-            value += '"';
-            i += 2;
-          } else {
-            i++;
-            break;
-          }
-        } else value += sql[i++];
-      }
-      push('qident', start, i, value);
-      continue;
-    }
-    if (c === '$') {
-      DOLLAR_TAG.lastIndex = i;
-      const tag = DOLLAR_TAG.exec(sql);
-      if (tag) {
-        const close = sql.indexOf(tag[0], i + tag[0].length);
-        const end = close < 0 ? n : close + tag[0].length;
-        push('string', i, end, sql.slice(i + tag[0].length, close < 0 ? n : close));
-        i = end;
-        continue;
-      }
-    }
-    if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(sql[i + 1] ?? '') && !isWordEnd(out[out.length - 1]))) {
-      NUMBER.lastIndex = i;
-      const m = NUMBER.exec(sql);
-      if (m) {
-        push('number', i, i + m[0].length);
-        i += m[0].length;
-        continue;
-      }
-    }
-    WORD.lastIndex = i;
-    const w = WORD.exec(sql);
-    if (w) {
-      push('word', i, i + w[0].length);
-      i += w[0].length;
-      continue;
-    }
-    push(c === '(' || c === ')' || c === ',' || c === '.' || c === ';' ? 'punct' : 'other', i, i + 1);
-    i++;
-  }
-  return out;
+  return lexSql(sql).map((t) => {
+    if (t.kind === 'close' && t.text === ')') depth = Math.max(0, depth - 1);
+    const token = { ...t, depth };
+    if (t.kind === 'open' && t.text === '(') depth++;
+    return token;
+  });
 }
 
-function isWordChar(c: string | undefined): boolean {
-  return c !== undefined && /[\p{L}\p{N}_$]/u.test(c);
-}
-
-function isWordEnd(t: Token | undefined): boolean {
-  return t !== undefined && (t.kind === 'word' || t.kind === 'qident' || t.kind === 'number' || (t.kind === 'punct' && t.value === ')'));
-}
-
-const isIdent = (t: Token | undefined): t is Token => t !== undefined && (t.kind === 'word' || t.kind === 'qident');
-const isPunct = (t: Token | undefined, p: string): boolean => t !== undefined && t.kind === 'punct' && t.value === p;
+const isIdent = (t: Token | undefined): t is Token => t !== undefined && (t.kind === 'word' || t.kind === 'ident');
+const isPunct = (t: Token | undefined, p: string): boolean => t !== undefined && t.kind !== 'string' && t.kind !== 'ident' && t.text === p;
 const isKeyword = (t: Token | undefined, ...words: string[]): boolean => t !== undefined && t.kind === 'word' && words.includes(t.value.toLowerCase());
 
 /** Words that end a table reference instead of naming its alias (DuckDB and Spark clause keywords). */
@@ -369,7 +251,7 @@ export function splitStatements(sql: string): SqlStatement[] {
     if (trimmed && inner) out.push({ sql: trimmed, from: start + lead, to: start + lead + trimmed.length });
   };
   for (const t of tokens) {
-    if (t.kind === 'punct' && t.value === ';' && t.depth === 0) {
+    if (t.kind === 'semicolon' && t.depth === 0) {
       flush(t.start);
       start = t.end;
     }
