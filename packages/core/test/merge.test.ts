@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { cpSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,19 +7,14 @@ import {
   Transaction,
   append,
   createTable,
-  deletionVectorPathOrInlineDv,
-  encodeDeletionVectorFile,
   isLakehouseError,
   merge,
-  padVersion,
-  parseActions,
-  removeFor,
-  type CommitInfoAction,
   type MergeOptions,
   type StructType,
   type TableRef,
 } from '../src/index.js';
 import { DuckDbEngine, FsStorage, queryTable } from '../src/node/index.js';
+import { commitInfo, deleteWithDv, parquetFilesOnDisk } from './support/tables.js';
 import { tempDir } from './support/tmp.js';
 
 const schema: StructType = {
@@ -103,36 +97,6 @@ function paths(s: Snapshot): string[] {
   return [...s.adds()].map((a) => a.path).sort();
 }
 
-function parquetFilesOnDisk(table: TableRef): number {
-  return readdirSync(table.storage.root, { recursive: true }).filter((p) => String(p).endsWith('.parquet') && !String(p).startsWith('_delta_log')).length;
-}
-
-async function commitInfo(table: TableRef, version: number): Promise<CommitInfoAction> {
-  const name = `_delta_log/${padVersion(version)}.json`;
-  const actions = parseActions(new TextDecoder().decode(await table.storage.get(name)), name);
-  return actions.flatMap((a) => ('commitInfo' in a ? [a.commitInfo] : []))[0];
-}
-
-/** Marks the rows with the given ids (all in one file) as deleted with an on-disk (`u`) deletion vector. */
-async function deleteWithDv(table: TableRef, ids: number[]): Promise<void> {
-  const s = await Snapshot.load(table);
-  const file = [...s.files()].find((f) => {
-    const stats = JSON.parse(f.add.stats ?? '{}');
-    return stats.minValues.id <= ids[0] && stats.maxValues.id >= ids[0];
-  })!;
-  const r = await engine.connection.runAndReadAll(
-    `SELECT file_row_number AS n FROM read_parquet('${table.storage.localPath!(file.key)}', file_row_number = true) WHERE id IN (${ids.join(', ')}) ORDER BY 1`,
-  );
-  const positions = r.getRowObjectsJson().map((x) => Number(x.n));
-  expect(positions).toHaveLength(ids.length);
-  const uuid = randomUUID();
-  const encoded = encodeDeletionVectorFile(positions);
-  writeFileSync(table.storage.localPath!(`deletion_vector_${uuid}.bin`), encoded.bytes);
-  const dv = { storageType: 'u' as const, pathOrInlineDv: deletionVectorPathOrInlineDv(uuid), offset: encoded.offset, sizeInBytes: encoded.sizeInBytes, cardinality: ids.length };
-  const txn = new Transaction(table, s, clock);
-  txn.add({ remove: removeFor(file.add, clock.now()) }, { add: { ...file.add, deletionVector: dv } });
-  await txn.commit({ operation: 'DELETE' });
-}
 
 /**
  * An independent model of MERGE: for each target row the matching source rows; the first matched clause whose
@@ -416,7 +380,7 @@ describe('merge', () => {
   it('honours deletion vectors: deleted target rows do not match and are not copied back', async () => {
     const table = newTable();
     let target = await threeFiles(table, { properties: { 'delta.enableDeletionVectors': 'true' } });
-    await deleteWithDv(table, [12, 14]);
+    await deleteWithDv(table, engine, clock, [12, 14]);
     target = target.filter((x) => x.id !== 12 && x.id !== 14);
     const src = [
       { id: 12, name: 'back', qty: 1, day: '2024-01-02' }, // deleted in the target: inserted anew

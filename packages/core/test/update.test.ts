@@ -1,6 +1,3 @@
-import { readdirSync } from 'node:fs';
-import { writeFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ManualClock,
@@ -8,18 +5,13 @@ import {
   Transaction,
   append,
   createTable,
-  deletionVectorPathOrInlineDv,
-  encodeDeletionVectorFile,
   isLakehouseError,
-  padVersion,
-  parseActions,
-  removeFor,
   updateRows,
-  type CommitInfoAction,
   type StructType,
   type TableRef,
 } from '../src/index.js';
 import { DuckDbEngine, FsStorage, queryTable } from '../src/node/index.js';
+import { commitInfo, deleteWithDv, parquetFilesOnDisk } from './support/tables.js';
 import { tempDir } from './support/tmp.js';
 
 const schema: StructType = {
@@ -86,37 +78,6 @@ function paths(s: Snapshot): string[] {
   return [...s.adds()].map((a) => a.path).sort();
 }
 
-function parquetFilesOnDisk(table: TableRef): number {
-  const root = table.storage.root;
-  return readdirSync(root, { recursive: true }).filter((p) => String(p).endsWith('.parquet') && !String(p).startsWith('_delta_log')).length;
-}
-
-async function commitInfo(table: TableRef, version: number): Promise<CommitInfoAction> {
-  const name = `_delta_log/${padVersion(version)}.json`;
-  const actions = parseActions(new TextDecoder().decode(await table.storage.get(name)), name);
-  return actions.flatMap((a) => ('commitInfo' in a ? [a.commitInfo] : []))[0];
-}
-
-/** Marks rows with the given ids of the file holding `id` as deleted with an on-disk (`u`) deletion vector. */
-async function deleteWithDv(table: TableRef, ids: number[]): Promise<void> {
-  const s = await Snapshot.load(table);
-  const file = [...s.files()].find((f) => {
-    const stats = JSON.parse(f.add.stats ?? '{}');
-    return stats.minValues.id <= ids[0] && stats.maxValues.id >= ids[0];
-  })!;
-  const r = await engine.connection.runAndReadAll(
-    `SELECT file_row_number AS n FROM read_parquet('${table.storage.localPath!(file.key)}', file_row_number = true) WHERE id IN (${ids.join(', ')}) ORDER BY 1`,
-  );
-  const positions = r.getRowObjectsJson().map((x) => Number(x.n));
-  expect(positions).toHaveLength(ids.length);
-  const uuid = randomUUID();
-  const encoded = encodeDeletionVectorFile(positions);
-  writeFileSync(table.storage.localPath!(`deletion_vector_${uuid}.bin`), encoded.bytes);
-  const dv = { storageType: 'u' as const, pathOrInlineDv: deletionVectorPathOrInlineDv(uuid), offset: encoded.offset, sizeInBytes: encoded.sizeInBytes, cardinality: ids.length };
-  const txn = new Transaction(table, s, clock);
-  txn.add({ remove: removeFor(file.add, clock.now()) }, { add: { ...file.add, deletionVector: dv } });
-  await txn.commit({ operation: 'DELETE', operationParameters: { predicate: JSON.stringify([`id IN (${ids.join(', ')})`]) } });
-}
 
 describe('updateRows', () => {
   it('rewrites only the files with matching rows (stats-pruned and counted-out files keep their paths)', async () => {
@@ -238,7 +199,7 @@ describe('updateRows', () => {
   it('honours deletion vectors: deleted rows are neither updated nor resurrected', async () => {
     const table = newTable();
     let model = await threeFiles(table, { 'delta.enableDeletionVectors': 'true' });
-    await deleteWithDv(table, [11, 13]);
+    await deleteWithDv(table, engine, clock, [11, 13]);
     model = model.filter((x) => x.id !== 11 && x.id !== 13);
     expect(await contents(table)).toEqual(expected(model));
     const r = await updateRows(table, engine, { set: { name: `'w'` }, predicate: 'id >= 10 AND id < 15', clock });
