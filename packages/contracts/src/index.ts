@@ -267,3 +267,62 @@ export const JobSchema = z.object({
 });
 /** A job. */
 export type Job = z.infer<typeof JobSchema>;
+
+/** `layer.domain.table` → version: the table versions a query read (the BFF also checks each name). */
+export const TableVersionsSchema = z.record(z.string(), z.number().int().min(0));
+
+/** POST /api/queries/history: one query run in the browser, reported after it finished. */
+export const QueryRunSchema = z
+  .object({
+    sql: z.string().min(1).max(1_000_000),
+    /** Versions read by the unversioned table references (what a rerun must pin to reproduce the answer). */
+    tables: TableVersionsSchema.default({}),
+    durationMs: z.number().min(0).max(7 * 86_400_000),
+    rows: z.number().int().min(0).nullable().default(null),
+    status: z.enum(['ok', 'error']),
+    error: z.string().max(10_000).nullable().default(null),
+  })
+  .strict();
+/** One query run as the browser reports it. */
+export type QueryRun = z.input<typeof QueryRunSchema>;
+
+/** One entry of the signed-in user's query history (GET /api/queries/history). */
+export const QueryHistoryEntrySchema = z.object({
+  id: z.number().int(),
+  sql: z.string(),
+  tables: TableVersionsSchema,
+  startedAt: z.string(),
+  durationMs: z.number(),
+  rows: z.number().nullable(),
+  status: z.enum(['ok', 'error']),
+  error: z.string().nullable(),
+});
+/** A query history entry. */
+export type QueryHistoryEntry = z.infer<typeof QueryHistoryEntrySchema>;
+/** GET /api/queries/history. */
+export const QueryHistoryListSchema = z.object({ items: z.array(QueryHistoryEntrySchema) });
+
+/** POST /api/queries/saved: a query to save with the versions it read. */
+export const SaveQuerySchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    sql: z.string().min(1).max(1_000_000),
+    tableVersions: TableVersionsSchema.default({}),
+  })
+  .strict();
+/** A query to save. */
+export type SaveQuery = z.input<typeof SaveQuerySchema>;
+
+/** A saved query (a permalink): its SQL and the table versions it read, with the owner's name resolved. */
+export const SavedQuerySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  sql: z.string(),
+  tableVersions: TableVersionsSchema,
+  createdAt: z.string(),
+  owner: z.object({ id: z.string(), name: z.string().nullable() }),
+});
+/** A saved query as the API returns it. */
+export type SavedQuery = z.infer<typeof SavedQuerySchema>;
+/** GET /api/queries/saved. */
+export const SavedQueryListSchema = z.object({ items: z.array(SavedQuerySchema) });

@@ -1,90 +1,27 @@
-import { JobSchema, SqlResultSchema, type Job, type SqlResult } from '@lakehouse/contracts';
+import {
+  JobSchema,
+  QueryHistoryListSchema,
+  SavedQueryListSchema,
+  SavedQuerySchema,
+  SqlResultSchema,
+  type Job,
+  type QueryHistoryEntry,
+  type QueryRun,
+  type SavedQuery,
+  type SqlResult,
+} from '@lakehouse/contracts';
 import { queryOptions } from '@tanstack/react-query';
 import { ApiError, api, apiResponse, getSessionToken, type Schema } from '../../lib/api.js';
 
 // The SQL feature's server calls: query history, saved queries (permalinks), and write statements run as jobs.
 
 /** A query run as the history lists it. */
-export interface HistoryEntry {
-  id: number;
-  sql: string;
-  /** Versions the unversioned table references read. */
-  tables: Record<string, number>;
-  startedAt: string;
-  durationMs: number;
-  rows: number | null;
-  status: 'ok' | 'error';
-  error: string | null;
-}
+export type HistoryEntry = QueryHistoryEntry;
+export type { QueryRun, SavedQuery };
 
-/** A saved query: its SQL and the table versions it read (a permalink reruns it at those versions). */
-export interface SavedQuery {
-  id: string;
-  name: string;
-  sql: string;
-  tableVersions: Record<string, number>;
-  createdAt: string;
-  owner: { id: string; name: string | null };
-}
-
-/** What the browser reports after each run. */
-export interface QueryRun {
-  sql: string;
-  tables: Record<string, number>;
-  durationMs: number;
-  rows: number | null;
-  status: 'ok' | 'error';
-  error: string | null;
-}
-
-function fail(what: string): never {
-  throw new Error(`unexpected ${what}`);
-}
-
-function record(v: unknown, what: string): Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(what);
-}
-
-function str(v: unknown, what: string): string {
-  return typeof v === 'string' ? v : fail(what);
-}
-
-function versions(v: unknown, what: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, x] of Object.entries(record(v, what))) out[k] = typeof x === 'number' ? x : fail(`${what}.${k}`);
-  return out;
-}
-
-function savedOf(v: unknown): SavedQuery {
-  const r = record(v, 'saved query');
-  const owner = record(r.owner, 'owner');
-  return {
-    id: str(r.id, 'id'),
-    name: str(r.name, 'name'),
-    sql: str(r.sql, 'sql'),
-    tableVersions: versions(r.tableVersions, 'tableVersions'),
-    createdAt: str(r.createdAt, 'createdAt'),
-    owner: { id: str(owner.id, 'owner.id'), name: typeof owner.name === 'string' ? owner.name : null },
-  };
-}
-
-function historyOf(v: unknown): HistoryEntry {
-  const r = record(v, 'history entry');
-  return {
-    id: typeof r.id === 'number' ? r.id : fail('id'),
-    sql: str(r.sql, 'sql'),
-    tables: versions(r.tables ?? {}, 'tables'),
-    startedAt: str(r.startedAt, 'startedAt'),
-    durationMs: typeof r.durationMs === 'number' ? r.durationMs : fail('durationMs'),
-    rows: typeof r.rows === 'number' ? r.rows : null,
-    status: r.status === 'error' ? 'error' : 'ok',
-    error: typeof r.error === 'string' ? r.error : null,
-  };
-}
-
-const SavedSchema: Schema<SavedQuery> = { parse: savedOf };
-const SavedListSchema: Schema<SavedQuery[]> = { parse: (v) => (record(v, 'list').items as unknown[] | undefined ?? fail('items')).map(savedOf) };
-const HistorySchema: Schema<HistoryEntry[]> = { parse: (v) => (record(v, 'list').items as unknown[] | undefined ?? fail('items')).map(historyOf) };
+const SavedSchema: Schema<SavedQuery> = SavedQuerySchema;
+const SavedListSchema: Schema<SavedQuery[]> = { parse: (v) => SavedQueryListSchema.parse(v).items };
+const HistorySchema: Schema<HistoryEntry[]> = { parse: (v) => QueryHistoryListSchema.parse(v).items };
 
 /** Query keys of the SQL feature. */
 export const sqlKeys = {
