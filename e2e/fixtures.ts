@@ -1,6 +1,6 @@
 // The `test` of every spec: base URL from the global setup, a page already signed in as `role` (admin unless a spec
 // says `test.use({ role: 'viewer' })`, or `null` for a signed-out page), an admin API client, and the page objects.
-import { test as base, expect, type APIRequestContext } from '@playwright/test';
+import { test as base, expect, type APIRequestContext, type Page } from '@playwright/test';
 import { CatalogPage } from './pages/CatalogPage.js';
 import { LoginPage } from './pages/LoginPage.js';
 import { Shell } from './pages/Shell.js';
@@ -24,6 +24,11 @@ interface Fixtures {
   catalog: CatalogPage;
   tablePage: TablePage;
   sql: SqlEditorPage;
+  /**
+   * Opens a page in a browser context of its own (another person, another tab's session) signed in with `token` (a
+   * role's token from the global setup, or a user's a test created); the context is closed after the test.
+   */
+  openAs: (who: SignInRole | { token: string }) => Promise<Page>;
 }
 
 interface WorkerFixtures {
@@ -54,6 +59,17 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
       );
     }
     await use(page);
+  },
+  openAs: async ({ browser, e2e, viewport, locale, timezoneId }, use) => {
+    const contexts: import('@playwright/test').BrowserContext[] = [];
+    await use(async (who) => {
+      const token = typeof who === 'string' ? e2e.users[who].token : who.token;
+      const context = await browser.newContext({ baseURL: e2e.baseURL, viewport, locale, timezoneId });
+      contexts.push(context);
+      await context.addInitScript(([key, value]) => sessionStorage.setItem(key, value), [SESSION_KEY, token] as const);
+      return context.newPage();
+    });
+    for (const c of contexts) await c.close();
   },
   adminApi: async ({ playwright, e2e }, use) => {
     const ctx = await playwright.request.newContext({ baseURL: e2e.baseURL, extraHTTPHeaders: { Authorization: `Bearer ${e2e.adminSession}` } });

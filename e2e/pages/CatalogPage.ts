@@ -33,7 +33,7 @@ export class CatalogPage {
     this.listViewButton = main.getByRole('button', { name: 'List', exact: true });
     this.tree = page.getByRole('navigation', { name: 'Catalog tree' });
     this.list = main.getByRole('table', { name: 'Tables' });
-    this.summary = main.getByText(/^\d[\d,]* tables? · /);
+    this.summary = main.getByRole('status', { name: 'Catalog summary' }).filter({ hasText: /^\d[\d,]* tables? · / });
     this.empty = main.getByText(/No table matches these filters|The warehouse has no tables yet/);
   }
 

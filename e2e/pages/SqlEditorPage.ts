@@ -18,7 +18,7 @@ export class SqlEditorPage {
   /** CodeMirror's content element (a textbox named "SQL editor"). */
   readonly editor: Locator;
   readonly toolbar: Locator;
-  /** "Run" (or "Run selection" while text is selected). */
+  /** "Run" (or "Run selection" while text is selected); the key hint is not part of its name. */
   readonly runButton: Locator;
   readonly runStatementButton: Locator;
   readonly cancelButton: Locator;
@@ -27,7 +27,7 @@ export class SqlEditorPage {
   readonly statusLine: Locator;
   /** The error the last statement ended with. */
   readonly error: Locator;
-  /** The callout of a write run on the server ("Committed INSERT to ... (version 3)"). */
+  /** The callout of a write run on the server ("Queued on the server…", "Writing: …", "Committed INSERT to ... (version 3)"). */
   readonly writeStatus: Locator;
   /** The result region: figures, Table/Chart tabs, export buttons, and the grid or chart. */
   readonly result: Locator;
@@ -38,24 +38,43 @@ export class SqlEditorPage {
   readonly exportParquetButton: Locator;
   /** The history and saved-query panel beside the editor. */
   readonly sidePanel: Locator;
+  /** The notice a cancelled read leaves ("Cancelled · The query was cancelled."). */
+  readonly cancelledNotice: Locator;
+  /** The hint shown before anything ran ("Write a query and press Ctrl+Enter"). */
+  readonly emptyHint: Locator;
+  /** The banner of an open permalink: its name, the versions it pins. */
+  readonly permalinkBanner: Locator;
+  /** The progress bar of a running write. */
+  readonly writeProgress: Locator;
+  /**
+   * The error mark in the editor (CodeMirror's lint range: it has no role, so it is found by the class CodeMirror gives
+   * it; its text is the marked part of the SQL).
+   */
+  readonly errorMark: Locator;
 
   constructor(readonly page: Page) {
     const main = page.getByRole('main');
     this.editor = main.getByRole('textbox', { name: 'SQL editor' });
     this.toolbar = main.getByRole('toolbar', { name: 'Query' });
-    this.runButton = this.toolbar.getByRole('button', { name: /^\W*Run(?! statement)/ });
+    this.runButton = this.toolbar.getByRole('button', { name: /^Run( selection)?$/ });
     this.runStatementButton = this.toolbar.getByRole('button', { name: 'Run statement' });
     this.cancelButton = this.toolbar.getByRole('button', { name: 'Cancel', exact: true });
     this.saveButton = this.toolbar.getByRole('button', { name: /^Save/ });
     this.statusLine = this.toolbar.getByRole('status');
     this.error = main.getByRole('alert').first();
-    this.writeStatus = main.getByRole('status').filter({ hasText: /Committed|Writing|Submitting the write|The write (failed|was cancelled)/ });
+    // The callout, not the toolbar's status line ("Writing… 0.2 s").
+    this.writeStatus = main.getByRole('status').filter({ hasText: /Committed|Writing:|Queued on the server|Submitting the write/ });
     this.result = main.getByRole('region', { name: 'Result', exact: true });
     this.grid = this.result.getByRole('grid', { name: 'Query result' });
     this.chart = this.result.getByRole('img', { name: / chart of / });
     this.exportCsvButton = this.result.getByRole('button', { name: 'Export CSV' });
     this.exportParquetButton = this.result.getByRole('button', { name: 'Export Parquet' });
     this.sidePanel = main.getByRole('complementary', { name: 'Query history and saved queries' });
+    this.cancelledNotice = main.getByRole('status').filter({ hasText: 'The query was cancelled' });
+    this.emptyHint = main.getByText(/^Write a query and press/);
+    this.permalinkBanner = main.getByRole('region', { name: 'Saved query' });
+    this.writeProgress = main.getByRole('progressbar', { name: 'Write progress' });
+    this.errorMark = this.editor.locator('.cm-lintRange-error');
   }
 
   /** Opens the editor, optionally prefilled with `sql` (`/sql?q=`), and waits until it can be typed in. */
@@ -167,5 +186,34 @@ export class SqlEditorPage {
     const download = this.page.waitForEvent('download');
     await (format === 'CSV' ? this.exportCsvButton : this.exportParquetButton).click();
     return download;
+  }
+
+  /** Waits until a read is past starting DuckDB and planning, and DuckDB works on it ("Running… 0.4 s"). */
+  async waitForRunning(): Promise<void> {
+    await expect(this.statusLine).toContainText(/^Running/);
+    await expect(this.cancelButton).toBeEnabled();
+  }
+
+  /** The grid row showing the `n`th row of the result (1-based, as its row header numbers it), once rendered. */
+  gridRow(n: number): Locator {
+    return this.grid.getByRole('row').filter({ has: this.page.getByRole('rowheader', { name: String(n), exact: true }) });
+  }
+
+  /** Scrolls the result grid to its last row the way a keyboard user does (focus the grid, press End). */
+  async scrollGridToEnd(): Promise<void> {
+    await this.grid.focus();
+    await this.page.keyboard.press('End');
+  }
+
+  /** Saves the editor's query under `name` and returns the permalink the console navigated to. */
+  async save(name: string): Promise<string> {
+    await this.saveButton.click();
+    const dialog = this.page.getByRole('dialog', { name: 'Save query' });
+    await dialog.getByRole('textbox', { name: 'Name' }).fill(name);
+    await dialog.getByRole('button', { name: 'Save and get link' }).click();
+    await expect(dialog).toBeHidden();
+    await expect(this.page).toHaveURL(/\/sql\/saved\/[^/?#]+$/);
+    await expect(this.permalinkBanner).toContainText(name);
+    return this.page.url();
   }
 }

@@ -67,6 +67,20 @@ export class TablePage {
     return (await this.tabList.getByRole('tab').allInnerTexts()).map((t) => t.trim());
   }
 
+  /** The Sample tab's grid of the first rows (read in the browser). */
+  sampleGrid(): Locator {
+    return this.panel.getByRole('grid', { name: /^Sample of / });
+  }
+
+  /** Opens the Sample tab when needed, waits for its rows and returns the grid's column names (row-number corner left out). */
+  async readSampleColumns(): Promise<string[]> {
+    if ((await this.tab('Sample').getAttribute('aria-selected')) !== 'true') await this.selectTab('Sample');
+    const grid = this.sampleGrid();
+    await expect(grid.getByRole('gridcell').first()).toBeVisible();
+    const headers = await grid.getByRole('columnheader').allInnerTexts();
+    return headers.slice(1).map((h) => h.split('\n')[0].trim());
+  }
+
   /** The Schema tab's table of columns. */
   schemaTable(): Locator {
     return this.panel.getByRole('table', { name: /^Columns of / });

@@ -86,6 +86,24 @@ test('the command palette finds a column and Escape closes it', async ({ page, s
   await expect(page).toHaveURL(/\/catalog$/);
 });
 
+test('Ctrl-K finds a column and opens its table at that column', async ({ page, shell, tablePage }) => {
+  await page.goto('/catalog');
+  await shell.openPalette(true);
+  await shell.paletteInput.fill('coupon');
+  const option = shell.paletteOptions.filter({ hasText: 'silver.sales.orders.coupon_code' });
+  await expect(option).toBeVisible();
+  // Options are reached with the arrow keys; Enter opens the active one.
+  const count = await shell.paletteOptions.count();
+  for (let i = 0; i < count && (await option.getAttribute('aria-selected')) !== 'true'; i++) await page.keyboard.press('ArrowDown');
+  await expect(option).toHaveAttribute('aria-selected', 'true');
+  await page.keyboard.press('Enter');
+  await expect(shell.palette).toBeHidden();
+  await expect(page).toHaveURL(/\/tables\/silver\.sales\.orders\?(.*&)?tab=schema(&|$)/);
+  await expect(page).toHaveURL(/[?&]column=coupon_code(&|$)/);
+  await expect(tablePage.tab('Schema')).toHaveAttribute('aria-selected', 'true');
+  await expect(tablePage.schemaTable().getByRole('rowheader', { name: 'coupon_code', exact: true })).toBeInViewport();
+});
+
 test.describe('in a narrow window', () => {
   test.use({ viewport: { width: 420, height: 800 } });
 

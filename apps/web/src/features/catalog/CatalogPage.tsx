@@ -98,7 +98,7 @@ export function CatalogPage() {
             ) : null}
             <h1 id="catalog-title">{title}</h1>
           </div>
-          <p className="muted" aria-live="polite">
+          <p className="muted catalog-summary" role="status" aria-label="Catalog summary">
             {filtered.data
               ? `${formatCount(tables.length)} table${tables.length === 1 ? '' : 's'} · ${formatCompact(totals.rows)} rows · ${formatBytes(totals.bytes)}`
               : ''}

@@ -59,7 +59,7 @@ export function CatalogTree({ tables, layer, domain, table }: { tables: readonly
                   <span>{l}</span>{' '}
                   <span className="count">
                     {count}
-                    <span className="sr-only"> tables</span>
+                    <span className="sr-only"> {count === 1 ? 'table' : 'tables'}</span>
                   </span>
                 </Link>
               </div>
@@ -82,9 +82,9 @@ export function CatalogTree({ tables, layer, domain, table }: { tables: readonly
                           <Link to={`/catalog/${l}/${d}`} className="tree-link" aria-current={layer === l && domain === d ? 'page' : undefined}>
                             <span>{d}</span>{' '}
                             <span className="count">
-                    {ts.length}
-                    <span className="sr-only"> tables</span>
-                  </span>
+                              {ts.length}
+                              <span className="sr-only"> {ts.length === 1 ? 'table' : 'tables'}</span>
+                            </span>
                           </Link>
                         </div>
                         {isOpen(key) ? (

@@ -86,6 +86,25 @@ function download(bytes: Uint8Array, name: string, type: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** Words for the metrics of a write (Delta's operation metrics); unknown ones are shown by their key. */
+const WRITE_METRICS: Record<string, (n: number) => string> = {
+  numOutputRows: (n) => `${formatCount(n)} ${n === 1 ? 'row' : 'rows'} written`,
+  numFiles: (n) => `${formatCount(n)} ${n === 1 ? 'file' : 'files'}`,
+  numOutputBytes: (n) => formatBytes(n),
+  numDeletedRows: (n) => `${formatCount(n)} deleted`,
+  numUpdatedRows: (n) => `${formatCount(n)} updated`,
+  numTargetRowsInserted: (n) => `${formatCount(n)} inserted`,
+  numTargetRowsUpdated: (n) => `${formatCount(n)} updated`,
+  numTargetRowsDeleted: (n) => `${formatCount(n)} deleted`,
+  numRemovedFiles: (n) => `${formatCount(n)} ${n === 1 ? 'file' : 'files'} removed`,
+};
+
+function writeMetrics(metrics: Record<string, number>): string {
+  return Object.entries(metrics)
+    .map(([k, v]) => WRITE_METRICS[k]?.(v) ?? `${k} ${formatCount(v)}`)
+    .join(' · ');
+}
+
 function seconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
@@ -416,6 +435,8 @@ export function SqlPage() {
       editor.current?.markError(null);
       setError(null);
       setWrite(null);
+      // A result left from an earlier run would sit under this run's error (or its progress) as if it were its answer.
+      setShown(null);
       const versions: Record<string, number> = {};
       let ok = true;
       for (const [i, st] of statements.entries()) {
@@ -563,8 +584,15 @@ export function SqlPage() {
       <div className="sql-layout">
         <div className="sql-main">
           <div className="sql-toolbar" role="toolbar" aria-label="Query">
-            <button type="button" className="btn btn-primary" onClick={runAll} disabled={busy !== null} aria-keyshortcuts={isMac ? 'Meta+Enter' : 'Control+Enter'}>
-              ▶ {hasSelection ? 'Run selection' : 'Run'} <kbd>{mod}↵</kbd>
+            <button
+              type="button"
+              className="btn btn-primary"
+              onClick={runAll}
+              disabled={busy !== null}
+              aria-keyshortcuts={isMac ? 'Meta+Enter' : 'Control+Enter'}
+              title={`${hasSelection ? 'Run the selected text' : 'Run every statement'} (${mod}-Enter)`}
+            >
+              <span aria-hidden="true">▶</span> {hasSelection ? 'Run selection' : 'Run'} <kbd aria-hidden="true">{mod}↵</kbd>
             </button>
             <button type="button" className="btn" onClick={runStatement} disabled={busy !== null} title={`Run the statement at the cursor (Shift-${mod}-Enter)`}>
               Run statement
@@ -612,19 +640,35 @@ export function SqlPage() {
                 {job === null || job === undefined
                   ? 'Submitting the write…'
                   : job.state === 'succeeded'
-                    ? `Committed ${write.result?.statement ?? 'the write'} to ${write.result?.target ?? job.table ?? 'the table'}${write.result ? ` (version ${write.result.version})` : ''}`
-                    : `Writing: ${job.message ?? job.state}`}
+                    ? (() => {
+                        const target = write.result?.target ?? job.table;
+                        return (
+                          <>
+                            Committed {write.result?.statement.replace(/_/g, ' ') ?? 'the write'} to{' '}
+                            {target ? <Link to={`/tables/${target}`}>{target}</Link> : 'the table'}
+                            {write.result ? ` (version ${write.result.version})` : ''}
+                          </>
+                        );
+                      })()
+                    : job.state === 'queued'
+                      ? 'Queued on the server…'
+                      : `Writing: ${job.message ?? 'running'}`}
               </strong>
-              {job && (job.state === 'running' || job.state === 'queued') ? (
-                <progress className="sql-progress" max={1} value={job.progress} aria-label="Write progress" />
+              {job === null || job === undefined || job.state === 'running' || job.state === 'queued' ? (
+                // Indeterminate until the server reports progress (a bar stuck at 0 looks like a hung write).
+                <progress className="sql-progress" max={1} value={job && job.progress > 0 ? job.progress : undefined} aria-label="Write progress" />
               ) : null}
-              {write.result ? (
-                <p className="small muted">
-                  {Object.entries(write.result.metrics)
-                    .map(([k, v]) => `${k} ${formatCount(v)}`)
-                    .join(' · ')}
-                </p>
-              ) : null}
+              {write.result ? <p className="small muted">{writeMetrics(write.result.metrics)}</p> : null}
+            </div>
+          ) : null}
+
+          {busy?.kind === 'read' ? (
+            <div className="sql-running">
+              <progress className="sql-progress" aria-label="Query running" />
+              <p className="muted small">
+                {busy.phase === 'starting' ? 'Starting DuckDB in your browser…' : busy.phase === 'planning' ? 'Planning the table reads…' : 'Running in your browser…'} Cancel
+                stops it.
+              </p>
             </div>
           ) : null}
 
@@ -663,7 +707,7 @@ export function SqlPage() {
                 )}
               </TabPanel>
             </section>
-          ) : busy === null && !error ? (
+          ) : busy === null && !error && !write ? (
             <p className="muted sql-empty">
               Write a query and press <kbd>{mod}</kbd>+<kbd>Enter</kbd>. Tables: <code>layer.domain.table</code> or <code>layer_domain_table</code>.
             </p>

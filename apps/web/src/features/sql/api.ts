@@ -90,6 +90,8 @@ export function writeResultOf(job: Job): SqlResult | null {
 }
 
 const FINISHED = new Set<Job['state']>(['succeeded', 'failed', 'cancelled']);
+/** How long a job's event stream may stay silent before the job is looked up directly. */
+const QUIET_STREAM_MS = 5_000;
 
 /**
  * Follows a job's server-sent events (GET /api/jobs/{id}/events) until it finishes and returns the final job. Uses
@@ -106,8 +108,29 @@ export async function followJob(id: string, onUpdate: (job: Job) => void, signal
   }
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
+  // The read in flight survives a quiet spell (a second read() would queue behind it and its chunk would be lost).
+  let pending: Promise<ReadableStreamReadResult<string>> | null = null;
   for (;;) {
-    const { value, done } = await reader.read();
+    // A quiet stream is checked on: an update the server sent before the stream subscribed would otherwise never come.
+    let quiet: ReturnType<typeof setTimeout> | undefined;
+    pending ??= reader.read();
+    const next = await Promise.race([
+      pending,
+      new Promise<'quiet'>((resolve) => {
+        quiet = setTimeout(() => resolve('quiet'), QUIET_STREAM_MS);
+      }),
+    ]).finally(() => clearTimeout(quiet));
+    if (next === 'quiet') {
+      const job = await api(`/api/jobs/${encodeURIComponent(id)}`, JobSchema, { signal });
+      if (FINISHED.has(job.state)) {
+        onUpdate(job);
+        await reader.cancel().catch(() => undefined);
+        return job;
+      }
+      continue;
+    }
+    pending = null;
+    const { value, done } = next;
     if (done) break;
     buffer += value;
     let sep: number;

@@ -126,12 +126,14 @@ export function SchemaTab({ detail, canEdit, version, highlight }: { detail: Tab
           <tbody>
             {detail.columns.map((c) => (
               <tr key={c.name} id={`col-${c.name}`} className={highlight === c.name ? 'highlight' : undefined}>
-                <th scope="row" className="col-name">
+                <th scope="row" className="col-name" aria-label={c.isPartition ? `${c.name}, partition column` : undefined}>
                   <span className="mono">{c.name}</span>
                   {c.isPartition ? (
                     <>
                       {' '}
-                      <span className="badge badge-small">partition</span>
+                      <span className="badge badge-small" title="Partition column: its value is in the file path, one folder per value">
+                        partition
+                      </span>
                     </>
                   ) : null}
                 </th>
