@@ -1,3 +1,4 @@
+import type { Job } from '@lakehouse/contracts';
 import { LakehouseError } from '@lakehouse/core';
 import { Router } from 'express';
 import type { AppDeps } from '../app.js';
@@ -21,23 +22,34 @@ export function jobsRouter(deps: AppDeps): Router {
   });
 
   r.get('/jobs/:id/events', async (req, res) => {
-    const job = await load(String(req.params.id), res);
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-    const send = (j: unknown) => res.write(`data: ${JSON.stringify(j)}\n\n`);
-    const finished = (s: string) => s === 'succeeded' || s === 'failed' || s === 'cancelled';
-    send(job);
-    if (finished(job.state)) {
-      res.end();
-      return;
+    const id = String(req.params.id);
+    // Subscribe before reading the stored state, so an update that lands in between is still delivered.
+    const early: Job[] = [];
+    let forward: (j: Job) => void = (j) => early.push(j);
+    const off = jobs.subscribe(id, (j) => forward(j));
+    let job: Job;
+    try {
+      job = await load(id, res);
+    } catch (e) {
+      off();
+      throw e;
     }
-    const off = jobs.subscribe(job.id, (j) => {
-      send(j);
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+    const finished = (s: string) => s === 'succeeded' || s === 'failed' || s === 'cancelled';
+    const send = (j: Job): void => {
+      if (res.writableEnded) return;
+      res.write(`data: ${JSON.stringify(j)}\n\n`);
       if (finished(j.state)) {
         off();
         res.end();
       }
-    });
+    };
     req.on('close', off);
+    // The stored state first, unless a live update already moved past it; then whatever arrived meanwhile.
+    const latest = early.at(-1);
+    send(latest && finished(latest.state) ? latest : job);
+    for (const j of early) send(j);
+    forward = send;
   });
 
   r.post('/jobs/:id/cancel', async (req, res) => {
