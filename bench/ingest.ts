@@ -230,11 +230,13 @@ async function parquetFacts(conn: DuckDBConnection, glob: string): Promise<{ row
 
 /** The phase of an ingest a DuckDB statement belongs to (from the statements src/ingest and the writer run). */
 function phaseOf(sql: string): string {
-  if (/sniff_csv\(/.test(sql)) return 'sniff_csv (types from every row)';
+  if (/sniff_csv\(/.test(sql)) return /sample_size=-1/.test(sql) ? 'sniff_csv (every row: retry after a type miss)' : 'sniff_csv (sample of rows)';
   if (/^\s*DESCRIBE\b/i.test(sql)) return 'DESCRIBE (schema of file/source)';
   if (/CREATE TEMP TABLE/i.test(sql)) return 'stage: read_csv into sorted temp table';
   if (/FILTER \(WHERE .* IS NULL\)/.test(sql)) return 'not-null check on staging';
   if (/GROUP BY __pid, __chunk/.test(sql)) return 'file stats (GROUP BY on staging)';
+  if (/^\s*SELECT __delta_file AS __file/.test(sql)) return 'stats read back from written files';
+  if (/^\s*COPY\b[\s\S]*RETURN_STATS/i.test(sql)) return 'COPY source -> Parquet files (one streaming pass)';
   if (/^\s*COPY\b/i.test(sql)) return 'COPY staging -> Parquet files';
   return 'other statements';
 }

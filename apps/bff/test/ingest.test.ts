@@ -213,6 +213,12 @@ describe('ingest over HTTP (multipart → bronze table)', () => {
       /line 30002/,
       /Expected Number of Columns/,
     ],
+    [
+      'a short row far past the sniffer sample',
+      'id,customer,amount,ordered\n' + Array.from({ length: 60_000 }, (_, i) => `${i},c${i},${i},2024-06-01\n`).join('') + '99,short\n',
+      /line 60002/,
+      /Expected Number of Columns/,
+    ],
   ])('refuses malformed CSV (%s) naming the line, leaving the table as it was', async (_what, csv, line, problem) => {
     const before = await stateOf(T);
     const o = await upload(T, 'broken.csv', csv);
@@ -221,6 +227,25 @@ describe('ingest over HTTP (multipart → bronze table)', () => {
     // The same file as a new table: no table is created.
     const fresh = await upload('bronze.shop.broken', 'broken.csv', csv);
     await expectRefused(fresh, 'INVALID_INPUT', [line], 'bronze.shop.broken', { version: -1, files: 0 });
+  });
+
+  it('re-sniffs every row when a value past the sniffer sample does not fit the guessed type, and loads every row as it is', async () => {
+    const t = 'bronze.shop.late_types';
+    // 60,000 rows of integers and dates, then a row that is neither: the sample (the first rows) says BIGINT and DATE.
+    const csv =
+      'id,v,d\n' + Array.from({ length: 60_000 }, (_, i) => `${i},${i * 2},2024-01-0${1 + (i % 9)}\n`).join('') + '60000,abc,2024-13-45\n';
+    const o = await upload(t, 'late.csv', csv);
+    expect(o.error).toBeNull();
+    expect(o.body).toMatchObject({ created: true, rows: 60_001 });
+    const snap = await warehouse.snapshot(t);
+    expect(Object.fromEntries(snap.schema.fields.map((f) => [f.name, f.type]))).toMatchObject({ id: 'long', v: 'string', d: 'string' });
+    const last = await engines.with((e) => queryTable(e.connection, snap)).then((rows) => rows.find((r) => String(r.id) === '60000'));
+    expect(last).toMatchObject({ v: 'abc', d: '2024-13-45' });
+    const first = await engines.with((e) => queryTable(e.connection, snap)).then((rows) => rows.find((r) => String(r.id) === '7'));
+    expect(first).toMatchObject({ v: '14', d: '2024-01-08' });
+    // Appending another such file to the (now string) table works the same way.
+    const again = await upload(t, 'late.csv', csv);
+    expect(again.body).toMatchObject({ created: false, rows: 60_001 });
   });
 
   it('overwrites the table with mode=overwrite', async () => {

@@ -1,4 +1,5 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -459,22 +460,43 @@ describe.each(STORAGES)('writeDataFiles with $name', (storageCase) => {
 });
 
 describe('writeDataFiles: splitting, column mapping, edge cases', () => {
-  it('splits into files of at most maxRowsPerFile rows, per partition', async () => {
+  it('rolls unpartitioned files at about maxRowsPerFile rows and writes one file per partition', async () => {
     const storage = new MemoryStorage();
     const schema = struct(field('id', 'long'), field('p', 'integer'), field('s', 'string'));
-    const source = `SELECT range AS id, CAST(range % 2 AS INTEGER) AS p, 'r' || range AS s FROM range(10)`;
-    const unpartitioned = await writeDataFiles({ ...baseOptions(storage), tableKey: 'a', source, schema, partitionColumns: [], maxRowsPerFile: 3 });
-    const counts = unpartitioned.map((a) => Number(JSON.parse(a.stats as string).numRecords)).sort();
-    expect(counts).toEqual([1, 3, 3, 3]);
-    expect(new Set(unpartitioned.map((a) => a.path)).size).toBe(4);
+    const source = `SELECT range AS id, CAST(range % 2 AS INTEGER) AS p, 'r' || range AS s FROM range(50000)`;
+    const unpartitioned = await writeDataFiles({ ...baseOptions(storage), tableKey: 'a', source, schema, partitionColumns: [], maxRowsPerFile: 10_000 });
+    const counts = unpartitioned.map((a) => Number(JSON.parse(a.stats as string).numRecords));
+    expect(counts.reduce((x, y) => x + y, 0)).toBe(50_000);
+    // Whole row groups of at least 2,048 rows: each file within a DuckDB vector of the target.
+    expect(unpartitioned.length).toBeGreaterThanOrEqual(4);
+    for (const c of counts) expect(c).toBeLessThanOrEqual(10_000 + 2048);
+    expect(new Set(unpartitioned.map((a) => a.path)).size).toBe(unpartitioned.length);
 
-    const partitioned = await writeDataFiles({ ...baseOptions(storage), tableKey: 'b', source, schema, partitionColumns: ['p'], maxRowsPerFile: 2 });
-    expect(partitioned.length).toBe(6);
-    for (const p of ['0', '1']) {
-      const files = partitioned.filter((a) => a.partitionValues.p === p);
-      expect(files.map((a) => Number(JSON.parse(a.stats as string).numRecords)).sort()).toEqual([1, 2, 2]);
-      expect(files.every((a) => a.path.startsWith(`p=${p}/`))).toBe(true);
+    // Partitions of 20,000, 20,000 and 10,000 rows: the first two are split, the third stays one file.
+    const skewed = `SELECT range AS id, CAST(CASE WHEN range < 40000 THEN range % 2 ELSE 2 END AS INTEGER) AS p, 'r' || range AS s FROM range(50000)`;
+    const partitioned = await writeDataFiles({ ...baseOptions(storage), tableKey: 'b', source: skewed, schema, partitionColumns: ['p'], maxRowsPerFile: 10_000 });
+    const perPartition = new Map<string, number[]>();
+    for (const a of partitioned) {
+      const k = String(a.partitionValues.p);
+      perPartition.set(k, [...(perPartition.get(k) ?? []), Number(JSON.parse(a.stats as string).numRecords)]);
     }
+    expect([...perPartition.keys()].sort()).toEqual(['0', '1', '2']);
+    expect(perPartition.get('2')).toEqual([10_000]);
+    for (const k of ['0', '1']) {
+      const c = perPartition.get(k) as number[];
+      expect(c.reduce((x, y) => x + y, 0)).toBe(20_000);
+      expect(c.length).toBeGreaterThanOrEqual(2);
+      for (const n of c) expect(n).toBeLessThanOrEqual(10_000 + 2048);
+    }
+    expect(partitioned.every((a) => a.path.startsWith(`p=${a.partitionValues.p}/`))).toBe(true);
+    expect(new Set(partitioned.map((a) => a.path)).size).toBe(partitioned.length);
+    expect((await storage.list('b/')).length).toBe(partitioned.length);
+    const pdir = await mkdtemp(path.join(scratch, 'split-p-'));
+    const pfiles = await Promise.all(partitioned.map((a, n) => localCopy(storage, `b/${decodeURIComponent(a.path)}`, pdir, n)));
+    for (const [n, a] of partitioned.entries()) await checkStats(conn, pfiles[n], a, [schema.fields[0], schema.fields[2]], (f) => f.name);
+    const pBack = partitioned.map((a, n) => `SELECT id, CAST(${quoteString(String(a.partitionValues.p))} AS INTEGER) AS p, s FROM read_parquet(${quoteString(pfiles[n])})`).join(' UNION ALL ');
+    expect(await count(conn, `SELECT * FROM (${skewed}) EXCEPT ALL (${pBack})`)).toBe(0);
+    expect(await count(conn, pBack)).toBe(50_000);
     // The union of the split files is the source.
     const dir = await mkdtemp(path.join(scratch, 'split-'));
     const selects: string[] = [];
@@ -482,8 +504,194 @@ describe('writeDataFiles: splitting, column mapping, edge cases', () => {
       selects.push(`SELECT * FROM read_parquet(${quoteString(await localCopy(storage, `a/${decodeURIComponent(a.path)}`, dir, n))})`);
     }
     const readBack = `SELECT * FROM (${selects.join(' UNION ALL ')})`;
-    expect(await count(conn, readBack)).toBe(10);
+    expect(await count(conn, readBack)).toBe(50_000);
     expect(await count(conn, `SELECT id, p, s FROM (${source}) EXCEPT ALL ${readBack}`)).toBe(0);
+  });
+
+  it('streams rows with constant partition values into rolled files, checking every row', async () => {
+    const schema = struct(field('id', 'long', { nullable: false }), field('s', 'string'), field('day', 'date'), field('src', 'string'));
+    const source = `SELECT range AS id, 'r' || range AS s, DATE '2024-05-06' AS day, 'up/load=1 %' AS src FROM range(30000)`;
+    for (const storageCase of STORAGES) {
+      const { storage, cleanup } = await storageCase.make();
+      try {
+        const adds = await writeDataFiles({
+          ...baseOptions(storage),
+          tableKey: 't',
+          source,
+          schema,
+          partitionColumns: ['day', 'src'],
+          maxRowsPerFile: 10_000,
+          constantPartitionValues: { day: '2024-05-06', src: 'up/load=1 %', other: 'ignored' },
+        });
+        expect(adds.length).toBeGreaterThanOrEqual(2);
+        for (const a of adds) {
+          expect(a.partitionValues).toEqual({ day: '2024-05-06', src: 'up/load=1 %' });
+          expect(a.path.startsWith('day=2024-05-06/src=up%252Fload%253D1%20%2525/part-')).toBe(true);
+        }
+        const dir = await mkdtemp(path.join(scratch, 'const-'));
+        const files = await Promise.all(adds.map((a, n) => localCopy(storage, `t/${decodeURIComponent(a.path)}`, dir, n)));
+        for (const [n, a] of adds.entries()) await checkStats(conn, files[n], a, schema.fields.slice(0, 2), (f) => f.name);
+        const back = `SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], hive_partitioning=false)`;
+        expect(await count(conn, back)).toBe(30_000);
+        expect(await count(conn, `SELECT id, s FROM (${source}) EXCEPT ALL ${back}`)).toBe(0);
+        const names = (await conn.runAndReadAll(`SELECT name FROM parquet_schema(${quoteString(files[0])})`)).getRowObjectsJson().map((r) => r.name);
+        expect(names).not.toContain('day');
+
+        // One row with another value: the write fails and leaves nothing behind.
+        const other = `SELECT range AS id, 'r' || range AS s, CASE WHEN range = 29000 THEN DATE '2024-05-07' ELSE DATE '2024-05-06' END AS day, 'up/load=1 %' AS src FROM range(30000)`;
+        const before = (await storage.list('')).map((o) => o.key).sort();
+        const err = await writeDataFiles({
+          ...baseOptions(storage),
+          tableKey: 't',
+          source: other,
+          schema,
+          partitionColumns: ['day', 'src'],
+          constantPartitionValues: { day: '2024-05-06', src: 'up/load=1 %' },
+        }).catch((e: unknown) => e);
+        expect(isLakehouseError(err, 'INVALID_INPUT')).toBe(true);
+        expect(String((err as Error).message)).toMatch(/partition column\(s\) "day", "src"/);
+        expect((await storage.list('')).map((o) => o.key).sort()).toEqual(before);
+      } finally {
+        await cleanup();
+      }
+    }
+  });
+
+  it('escapes partition values as Spark does whatever DuckDB would name the folders', async () => {
+    const storage = new MemoryStorage();
+    const schema = struct(field('id', 'integer'), field('p', 'string'));
+    const values = ['a b', 'x=y', '100%', 'a/b', 'tab\there', '', 'q?#*', 'ünï "quoted"', '__HIVE_DEFAULT_PARTITION__x'];
+    const source = `SELECT * FROM (VALUES ${values.map((v, i) => `(${i}, ${quoteString(v)})`).join(', ')}, (99, NULL)) t(id, p)`;
+    const adds = await writeDataFiles({ ...baseOptions(storage), tableKey: 'e', source, schema, partitionColumns: ['p'] });
+    const byId = new Map<number, AddAction>();
+    const dir = await mkdtemp(path.join(scratch, 'esc-'));
+    for (const [n, a] of adds.entries()) {
+      const file = await localCopy(storage, `e/${decodeURIComponent(a.path)}`, dir, n);
+      const ids = (await conn.runAndReadAll(`SELECT id FROM read_parquet(${quoteString(file)})`)).getRowObjectsJson().map((r) => Number(r.id));
+      for (const id of ids) byId.set(id, a);
+    }
+    const expectations: [number, string | null, string][] = [
+      [0, 'a b', 'p=a%20b/'],
+      [1, 'x=y', 'p=x%253Dy/'],
+      [2, '100%', 'p=100%2525/'],
+      [3, 'a/b', 'p=a%252Fb/'],
+      [4, 'tab\there', 'p=tab%2509here/'],
+      [5, null, 'p=__HIVE_DEFAULT_PARTITION__/'],
+      [6, 'q?#*', 'p=q%253F%2523%252A/'],
+      [7, 'ünï "quoted"', 'p=ünï%20%2522quoted%2522/'],
+      [8, '__HIVE_DEFAULT_PARTITION__x', 'p=__HIVE_DEFAULT_PARTITION__x/'],
+      [99, null, 'p=__HIVE_DEFAULT_PARTITION__/'],
+    ];
+    for (const [id, value, prefix] of expectations) {
+      const a = byId.get(id) as AddAction;
+      expect(a.partitionValues.p, `row ${id}`).toBe(value);
+      expect(a.path.startsWith(prefix), `${a.path} starts with ${prefix}`).toBe(true);
+    }
+    // '' and NULL are both the null partition (two files, as before, in the same folder).
+    expect(byId.get(5)?.path.split('/')[0]).toBe(byId.get(99)?.path.split('/')[0]);
+    const listed = (await storage.list('e/')).map((o) => o.key).sort();
+    expect(adds.map((a) => fileKey('e', a.path, storage.root)).sort()).toEqual(listed);
+  });
+
+  it('reads back what the Parquet statistics lack: long-string bounds, all-null columns, array and map null counts', async () => {
+    const storage = new MemoryStorage();
+    const schema = struct(
+      field('s', 'string'),
+      field('n', 'integer'),
+      field('tags', { type: 'array', elementType: 'string', containsNull: true }),
+      field('m', { type: 'map', keyType: 'string', valueType: 'string', valueContainsNull: true }),
+      field('st', struct(field('deep', 'string'))),
+    );
+    // Strings this long get no Parquet min/max from DuckDB at all.
+    const source = `SELECT * FROM (VALUES
+      (repeat('é', 300), NULL::INTEGER, ['a', NULL], MAP {'k': NULL}, {'deep': repeat('b', 600)}),
+      (repeat('b', 600), NULL, NULL, NULL, NULL),
+      ('short', NULL, [], MAP {}, {'deep': 'c'})) t(s, n, tags, m, st)`;
+    const adds = await writeDataFiles({ ...baseOptions(storage), tableKey: 'l', source, schema, partitionColumns: [] });
+    expect(adds).toHaveLength(1);
+    const file = await localCopy(storage, `l/${decodeURIComponent(adds[0].path)}`, scratch, 900);
+    await checkStats(conn, file, adds[0], schema.fields, (f) => f.name);
+    const stats = JSON.parse(adds[0].stats as string);
+    expect(stats.minValues.s).toBe('b'.repeat(32));
+    expect(stats.maxValues.s).toBeUndefined();
+    expect(stats.nullCount).toEqual({ s: 0, n: 3, tags: 1, m: 1, st: { deep: 1 } });
+    expect(stats.minValues.n).toBeUndefined();
+  });
+
+  it('reads the source once: one COPY, no staging table, no read-back for primitive and struct columns', async () => {
+    const seen: string[] = [];
+    const spy = new Proxy(conn, {
+      get(target, key) {
+        const v: unknown = Reflect.get(target, key);
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          if (key === 'run' || key === 'runAndReadAll') seen.push(String(args[0]));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const dataFields = ORDERS_SCHEMA.fields.filter((f) => f.name !== 'tags' && f.name !== 'attrs');
+    const schema = struct(...dataFields);
+    const source = `SELECT * EXCLUDE (tags, attrs) REPLACE (CASE WHEN length(name) > 32 THEN 'long' ELSE name END AS name) FROM src`;
+    const adds = await writeDataFiles({ ...baseOptions(new MemoryStorage()), connection: spy, source, schema });
+    expect(adds.length).toBe(6);
+    const heavy = seen.filter((q) => /\b(COPY|CREATE|read_parquet|GROUP BY)\b/i.test(q));
+    expect(heavy).toHaveLength(1);
+    expect(heavy[0]).toMatch(/^COPY \(SELECT/);
+    expect(heavy[0]).toContain('RETURN_STATS true');
+  });
+
+  it('finds the writer statistics of columns with quotes, dots and reserved names', async () => {
+    const storage = new MemoryStorage();
+    const schema = struct(
+      field('we"ird.name', 'integer'),
+      field('filename', 'string'),
+      field('s.t', struct(field('x"y', 'double'), field('list', { type: 'array', elementType: 'integer', containsNull: true }))),
+      field('p', 'string'),
+    );
+    const source = `SELECT * FROM (VALUES (1, 'a', {'x"y': 1.5, 'list': [1]}, 'k'), (NULL, 'b', {'x"y': NULL, 'list': NULL}, 'k'), (3, NULL, NULL, 'k')) t("we""ird.name", filename, "s.t", p)`;
+    for (const constantPartitionValues of [undefined, { p: 'k' }]) {
+      const adds = await writeDataFiles({ ...baseOptions(storage), tableKey: 'w', source, schema, partitionColumns: ['p'], constantPartitionValues });
+      expect(adds).toHaveLength(1);
+      const file = await localCopy(storage, `w/${decodeURIComponent(adds[0].path)}`, scratch, 950);
+      await checkStats(conn, file, adds[0], schema.fields.slice(0, 3), (f) => f.name);
+      expect(JSON.parse(adds[0].stats as string)).toEqual({
+        numRecords: 3,
+        minValues: { 'we"ird.name': 1, filename: 'a', 's.t': { 'x"y': 1.5 } },
+        maxValues: { 'we"ird.name': 3, filename: 'b', 's.t': { 'x"y': 1.5 } },
+        nullCount: { 'we"ird.name': 1, filename: 1, 's.t': { 'x"y': 2, list: 2 } },
+      });
+    }
+  });
+
+  it.each<[string, StructType, string, string[], RegExp]>([
+    ['a top-level primitive', struct(field('a', 'integer', { nullable: false }), field('b', 'string')), `SELECT * FROM (VALUES (1, 'x'), (NULL, 'y'), (NULL, 'z')) t(a, b)`, [], /column "a" is not nullable but 2 row/],
+    ['a struct', struct(field('a', 'integer'), field('st', struct(field('x', 'integer')), { nullable: false })), `SELECT * FROM (VALUES (1, {'x': 1}), (2, NULL)) t(a, st)`, [], /column "st" is not nullable but 1 row/],
+    ['an array', struct(field('a', 'integer'), field('arr', { type: 'array', elementType: 'integer', containsNull: true }, { nullable: false })), `SELECT * FROM (VALUES (1, [1]), (2, NULL), (3, [])) t(a, arr)`, [], /column "arr" is not nullable but 1 row/],
+    ['a partition column', struct(field('a', 'integer'), field('p', 'string', { nullable: false })), `SELECT * FROM (VALUES (1, 'x'), (2, NULL), (3, NULL)) t(a, p)`, ['p'], /column "p" is not nullable but 2 row/],
+  ])('refuses nulls in a non-nullable column (%s) with their count and leaves no files', async (_what, schema, source, partitionColumns, message) => {
+    const storage = new MemoryStorage();
+    const err = await writeDataFiles({ ...baseOptions(storage), tableKey: 'nn', source, schema, partitionColumns }).catch((e: unknown) => e);
+    expect(isLakehouseError(err, 'INVALID_INPUT')).toBe(true);
+    expect(String((err as Error).message)).toMatch(message);
+    expect(await storage.list('')).toEqual([]);
+  });
+
+  it('leaves no scratch folder in a local table when the write fails', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'duckdb-writer-fail-'));
+    try {
+      const storage = new FsStorage(dir);
+      const schema = struct(field('a', 'integer'));
+      const err = await codeOf(writeDataFiles({ ...baseOptions(storage), tableKey: 'x/y', source: `SELECT CAST(range AS VARCHAR) || CASE WHEN range = 70000 THEN 'z' ELSE '' END AS a FROM range(100000)`, schema, partitionColumns: [] }));
+      expect(err).toBe('INVALID_INPUT');
+      expect(await storage.list('')).toEqual([]);
+      // Not even the table's folder, which the write created.
+      expect(readdirSync(dir)).toEqual([]);
+      const ok = await writeDataFiles({ ...baseOptions(storage), tableKey: 'x/y', source: 'SELECT 1 AS a', schema, partitionColumns: [] });
+      expect((await storage.list('')).map((o) => o.key)).toEqual([`x/y/${ok[0].path}`]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('writes physical names, field ids and physically keyed stats and partition values under column mapping', async () => {
@@ -503,7 +711,8 @@ describe('writeDataFiles: splitting, column mapping, edge cases', () => {
     ) t("Customer Name", "Amount", "Address", "Items", "Region")`;
     const storage = new MemoryStorage();
     for (const mode of ['name', 'id'] as const) {
-      const adds = await writeDataFiles({ ...baseOptions(storage), tableKey: mode, source, schema, partitionColumns: ['Region'], columnMappingMode: mode });
+      // maxRowsPerFile 1: the two-row partition goes through the split pass (which must keep names and field ids).
+      const adds = await writeDataFiles({ ...baseOptions(storage), tableKey: mode, source, schema, partitionColumns: ['Region'], columnMappingMode: mode, maxRowsPerFile: 1 });
       expect(adds.map((a) => a.partitionValues).sort((x, y) => String(x['col-8']).localeCompare(String(y['col-8'])))).toEqual([
         { 'col-8': 'EU West' },
         { 'col-8': null },

@@ -94,6 +94,14 @@ const COMPRESSIONS: Record<string, string> = { gz: 'gzip', gzip: 'gzip', zst: 'z
 /** The lines of DuckDB's CSV errors that say what is wrong. */
 const CSV_PROBLEM = /Expected Number of Columns|unterminated quote|Error when converting|Invalid unicode|Maximum line size/i;
 const KEY_RE = /^[\x21-\x7e]{1,200}$/;
+/**
+ * Rows the CSV sniffer reads to guess the column types: a bounded sample instead of the whole file (which would be an
+ * extra full pass). A later value that does not fit a guessed type fails the strict read with a conversion error (a
+ * guessed type that does not fit the table's, with SCHEMA_MISMATCH); the ingest then sniffs every row and writes again.
+ */
+const CSV_SNIFF_SAMPLE_ROWS = 50_000;
+/** DuckDB's error when a CSV value does not fit the column's (sniffed) type. */
+const CSV_CONVERSION_ERROR = /CSV Error on Line[\s\S]*(Error when converting column|Could not convert|Could not parse)/;
 
 /** How to read one file. */
 export interface FileLayout {
@@ -154,16 +162,18 @@ function csvDialect(layout: FileLayout): string {
 }
 
 /**
- * Sniffs a CSV once (types from every row) and returns a read_csv with the detected columns and date formats pinned,
- * so that the later statements (describe, schema checks, the write) parse the file without sniffing it again.
+ * Sniffs a CSV once (types from the first `sampleRows` rows, or every row with -1) and returns a read_csv with the
+ * detected columns and date formats pinned, so that the later statements (describe, schema checks, the write) parse
+ * the file without sniffing it again; the pinned read is strict, so a value that does not fit a guessed type is an
+ * error, never a wrong value.
  */
-async function pinnedCsvRead(conn: DuckDBConnection, req: IngestRequest, layout: FileLayout): Promise<string> {
+async function pinnedCsvRead(conn: DuckDBConnection, req: IngestRequest, layout: FileLayout, sampleRows: number): Promise<string> {
   const q = quoteString(req.path);
   const comp = layout.compression ? `, compression=${quoteString(layout.compression)}` : '';
   let sniffed: Record<string, unknown>;
   try {
     const r = await conn.runAndReadAll(
-      `SELECT Columns AS columns, DateFormat AS df, TimestampFormat AS tf FROM sniff_csv(${q}, header=true, ${csvDialect(layout)}, sample_size=-1${comp})`,
+      `SELECT Columns AS columns, DateFormat AS df, TimestampFormat AS tf FROM sniff_csv(${q}, header=true, ${csvDialect(layout)}, sample_size=${sampleRows}${comp})`,
     );
     sniffed = (r.getRowObjectsJson() as Record<string, unknown>[])[0] ?? {};
   } catch (e) {
@@ -206,10 +216,10 @@ function cancelled(): LakehouseError {
   return new LakehouseError('CANCELLED', 'the ingest was cancelled; nothing was committed');
 }
 
-/** Timestamp and date literals of the clock's now (UTC wall clock, as the engines run with TimeZone UTC). */
-function nowLiterals(clock: Clock): { timestamp: string; date: string } {
+/** Timestamp and date literals of the clock's now (UTC wall clock, as the engines run with TimeZone UTC), and the date as text. */
+function nowLiterals(clock: Clock): { timestamp: string; date: string; day: string } {
   const iso = new Date(clock.now()).toISOString();
-  return { timestamp: `TIMESTAMP '${iso.slice(0, 10)} ${iso.slice(11, 23)}'`, date: `DATE '${iso.slice(0, 10)}'` };
+  return { timestamp: `TIMESTAMP '${iso.slice(0, 10)} ${iso.slice(11, 23)}'`, date: `DATE '${iso.slice(0, 10)}'`, day: iso.slice(0, 10) };
 }
 
 interface FileColumn {
@@ -279,44 +289,62 @@ async function runIngest(
       return result(name, snapshot.version, false, { rows: 0, files: 0, bytes: 0 }, false);
     }
     progress(0, `reading ${req.fileName}`);
-    const read = layout.format === 'csv' ? await pinnedCsvRead(engine.connection, req, layout) : fileReadSql(req.path, layout);
-    const columns = await describeFile(engine.connection, read, req);
     const userName = ctx.userName ?? undefined;
     const now = nowLiterals(clock);
-    progress(0.2, `writing ${req.fileName}`);
-
-    for (let attempt = 0; ; attempt++) {
-      if (signal?.aborted) throw cancelled();
-      if (!snapshot) {
-        const source = sourceSql(read, columns, req, ctx, now, INGEST_COLUMNS.ingestDate);
-        const schema = await inferSchema(engine, source);
-        const properties: Record<string, string> = {};
-        const partitionColumns = [INGEST_COLUMNS.ingestDate];
-        try {
-          const m = txn
-            ? await createWithTxn(ref, engine, { schema, partitionColumns, properties, name, sourceSql: source, clock, userName, txn })
-            : await createTable(ref, { schema, partitionColumns, properties, name, sourceSql: source, engine, clock, userName });
-          progress(1, `created ${name} at version ${m.version}`);
-          return result(name, m.version, true, { rows: m.numOutputRows, files: m.numFiles, bytes: m.numOutputBytes }, false);
-        } catch (e) {
-          // Another upload created the table first: write to it instead.
-          if (!isLakehouseError(e, 'TABLE_EXISTS') || attempt > 0) throw e;
-          snapshot = await warehouse.snapshot(name);
-          if (txn && (snapshot.txns.get(txn.appId)?.version ?? -1) >= txn.version) return result(name, snapshot.version, false, { rows: 0, files: 0, bytes: 0 }, false);
-          continue;
+    const sampled = layout.format === 'csv';
+    const write = async (read: string, snap: Snapshot | null): Promise<IngestResult> => {
+      let snapshot = snap;
+      const columns = await describeFile(engine.connection, read, req);
+      progress(0.2, `writing ${req.fileName}`);
+      for (let attempt = 0; ; attempt++) {
+        if (signal?.aborted) throw cancelled();
+        if (!snapshot) {
+          const source = sourceSql(read, columns, req, ctx, now, INGEST_COLUMNS.ingestDate);
+          const schema = await inferSchema(engine, source);
+          const properties: Record<string, string> = {};
+          const partitionColumns = [INGEST_COLUMNS.ingestDate];
+          // Every row has the same ingest date: the writer streams the rows into files without partitioning them.
+          const writer = engine.withConstantPartitions({ [INGEST_COLUMNS.ingestDate]: now.day });
+          try {
+            const m = txn
+              ? await createWithTxn(ref, writer, { schema, partitionColumns, properties, name, sourceSql: source, clock, userName, txn })
+              : await createTable(ref, { schema, partitionColumns, properties, name, sourceSql: source, engine: writer, clock, userName });
+            progress(1, `created ${name} at version ${m.version}`);
+            return result(name, m.version, true, { rows: m.numOutputRows, files: m.numFiles, bytes: m.numOutputBytes }, false);
+          } catch (e) {
+            // Another upload created the table first: write to it instead.
+            if (!isLakehouseError(e, 'TABLE_EXISTS') || attempt > 0) throw e;
+            snapshot = await warehouse.snapshot(name);
+            if (txn && (snapshot.txns.get(txn.appId)?.version ?? -1) >= txn.version) return result(name, snapshot.version, false, { rows: 0, files: 0, bytes: 0 }, false);
+            continue;
+          }
         }
+        const dateColumn = ingestDateColumn(snapshot, columns);
+        const source = sourceSql(read, columns, req, ctx, now, dateColumn);
+        const writer = dateColumn ? engine.withConstantPartitions({ [dateColumn]: now.day }) : engine;
+        if (plan.mode === 'overwrite') {
+          const m = await overwrite(ref, writer, { sourceSql: source, mergeSchema: req.mergeSchema, snapshot, clock, userName });
+          const after = await warehouse.snapshot(name);
+          progress(1, `overwrote ${name} at version ${m.version}`);
+          const evolved = after.version === m.version && after.metadata.schemaString !== snapshot.metadata.schemaString;
+          return result(name, m.version, false, { rows: m.numOutputRows, files: m.numFiles, bytes: m.numOutputBytes }, evolved);
+        }
+        const m = await append(ref, writer, { sourceSql: source, mergeSchema: req.mergeSchema, snapshot, clock, userName, txn });
+        progress(1, m.skipped ? `already ingested with idempotency key ${req.idempotencyKey}` : `appended to ${name} at version ${m.version}`);
+        return result(name, m.version, false, { rows: m.numOutputRows, files: m.numFiles, bytes: m.numOutputBytes }, m.schemaEvolved);
       }
-      const source = sourceSql(read, columns, req, ctx, now, ingestDateColumn(snapshot, columns));
-      if (plan.mode === 'overwrite') {
-        const m = await overwrite(ref, engine, { sourceSql: source, mergeSchema: req.mergeSchema, snapshot, clock, userName });
-        const after = await warehouse.snapshot(name);
-        progress(1, `overwrote ${name} at version ${m.version}`);
-        const evolved = after.version === m.version && after.metadata.schemaString !== snapshot.metadata.schemaString;
-        return result(name, m.version, false, { rows: m.numOutputRows, files: m.numFiles, bytes: m.numOutputBytes }, evolved);
-      }
-      const m = await append(ref, engine, { sourceSql: source, mergeSchema: req.mergeSchema, snapshot, clock, userName, txn });
-      progress(1, m.skipped ? `already ingested with idempotency key ${req.idempotencyKey}` : `appended to ${name} at version ${m.version}`);
-      return result(name, m.version, false, { rows: m.numOutputRows, files: m.numFiles, bytes: m.numOutputBytes }, m.schemaEvolved);
+    };
+    if (!sampled) return await write(fileReadSql(req.path, layout), snapshot);
+    try {
+      return await write(await pinnedCsvRead(engine.connection, req, layout, CSV_SNIFF_SAMPLE_ROWS), snapshot);
+    } catch (e) {
+      // A value past the sniffer's sample does not fit the type guessed from the sample, or a type guessed from the
+      // sample does not fit the table's: nothing was committed; sniff every row (slower) and write again. Malformed
+      // rows (wrong width, bad quoting) fail as they are.
+      if (signal?.aborted || !(isLakehouseError(e, 'SCHEMA_MISMATCH') || CSV_CONVERSION_ERROR.test(messageOf(e)))) throw e;
+      progress(0.2, `re-reading ${req.fileName}: the column types its first ${CSV_SNIFF_SAMPLE_ROWS} rows suggest do not fit`);
+      snapshot = (await warehouse.exists(name)) ? await warehouse.snapshot(name) : null;
+      return await write(await pinnedCsvRead(engine.connection, req, layout, -1), snapshot);
     }
   } catch (e) {
     if (signal?.aborted) throw cancelled();

@@ -32,6 +32,8 @@ export interface ReceivedUpload {
 const FILE_FIELD = 'file';
 const MAX_FIELDS = 50;
 const MAX_FIELD_BYTES = 64 * 1024;
+/** Buffer size of the multipart parser and the file streams (memory per upload stays a few MiB). */
+const STREAM_BUFFER_BYTES = 1 << 20;
 /** A safety net: the files and fields limits (51 parts) trip first. */
 const MAX_PARTS = MAX_FIELDS + 2;
 /** Room for the form fields, part headers and boundaries on top of the file in the Content-Length check. */
@@ -73,6 +75,9 @@ export async function receiveUpload(req: IncomingMessage, options: ReceiveOption
   try {
     parser = busboy({
       headers: req.headers,
+      // Larger buffers than the 16-64 KiB defaults: fewer, larger disk writes for big uploads.
+      highWaterMark: STREAM_BUFFER_BYTES,
+      fileHwm: STREAM_BUFFER_BYTES,
       // +1: busboy reports the limit when the file reaches it; a file of exactly maxBytes is fine.
       limits: { files: 1, fileSize: maxBytes + 1, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, parts: MAX_PARTS },
     });
@@ -134,7 +139,7 @@ export async function receiveUpload(req: IncomingMessage, options: ReceiveOption
       const n = names(info.filename);
       fileName = n.fileName;
       path = join(tmpDir, `upload-${randomUUID()}${n.suffix}`);
-      out = createWriteStream(path, { flags: 'wx' });
+      out = createWriteStream(path, { flags: 'wx', highWaterMark: STREAM_BUFFER_BYTES });
       file.on('limit', () => fail(tooLarge(maxBytes)));
       // pipeline() pauses the part (and so the request) while the disk is behind.
       written = pipeline(file, out);

@@ -12,6 +12,10 @@ import { writeDataFiles } from './duckdb-writer.js';
 /** DuckDB for Node as the data engine of the core's operations (tables on local disk). */
 export class DuckDbEngine implements DataEngine {
   private queue: Promise<unknown> = Promise.resolve();
+  /** The engine whose queue this one shares (withConstantPartitions), else undefined. */
+  private parent?: DuckDbEngine;
+  /** Partition values every row written through this engine has (see withConstantPartitions). */
+  private constantPartitionValues?: Record<string, string | null>;
 
   constructor(
     /** The connection every statement runs on (statements are serialized). */
@@ -26,7 +30,22 @@ export class DuckDbEngine implements DataEngine {
     return new DuckDbEngine(conn, clock);
   }
 
+  /**
+   * The same engine (same connection, statements serialized with this one's) whose writes tell the writer that every
+   * row has these partition values (logical column name → serialized value, as in add.partitionValues), so that it
+   * streams them into files without a partitioning step. The writer checks every row: a row with another value fails
+   * the write. Columns the table is not partitioned by are ignored; a table with a partition column not named here is
+   * written as usual.
+   */
+  withConstantPartitions(values: Record<string, string | null>): DuckDbEngine {
+    const e = new DuckDbEngine(this.connection, this.clock);
+    e.parent = this.parent ?? this;
+    e.constantPartitionValues = { ...this.constantPartitionValues, ...values };
+    return e;
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.parent) return this.parent.serial(fn);
     const next = this.queue.then(fn, fn);
     this.queue = next.catch(() => undefined);
     return next;
@@ -78,6 +97,7 @@ export class DuckDbEngine implements DataEngine {
         columnMappingMode: layout.columnMappingMode,
         clock: this.clock,
         dataChange: options.dataChange ?? true,
+        constantPartitionValues: this.constantPartitionValues,
       }),
     );
   }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { AddAction } from '../delta/actions.js';
-import { partitionPathSegment, serializePartitionValue } from '../delta/partition-values.js';
+import { partitionPathSegment, partitionValueSqlLiteral, serializePartitionValue } from '../delta/partition-values.js';
 import type { ColumnMappingMode, DataType, StructField, StructType } from '../delta/schema.js';
 import { physicalName, typeToString } from '../delta/schema.js';
 import { LakehouseError, isLakehouseError } from '../errors.js';
@@ -28,8 +28,19 @@ export interface WriteDataFilesOptions {
   partitionColumns: string[];
   /** With 'name' or 'id', files, partitionValues and stats use physical names and files carry Parquet field ids. */
   columnMappingMode?: ColumnMappingMode;
-  /** Largest number of rows in one file (default 1,000,000); larger partitions are split. */
+  /**
+   * Target number of rows of one file (default 1,000,000): DuckDB starts a new file after about this many rows (in
+   * whole row groups of at least 2,048 rows; parallel writers may overshoot by a row group). Partitioned writes
+   * without `constantPartitionValues` write one file per partition and split, in a second pass over that file only, a
+   * partition of more than 1.5 times this many rows.
+   */
   maxRowsPerFile?: number;
+  /**
+   * Values (serialized as in add.partitionValues, null for null) that every row has in the given partition columns,
+   * e.g. an ingest date: when every partition column has one, the rows are streamed into files without a partitioning
+   * step. Each row is checked: a row with another value fails the write (INVALID_INPUT) and nothing is left behind.
+   */
+  constantPartitionValues?: Record<string, string | null>;
   /** Source of add.modificationTime. */
   clock: Clock;
   /** add.dataChange (default true). */
@@ -37,40 +48,70 @@ export interface WriteDataFilesOptions {
 }
 
 const DEFAULT_MAX_ROWS_PER_FILE = 1_000_000;
+/** DuckDB's default Parquet row group size (rows). */
+const DEFAULT_ROW_GROUP_ROWS = 122_880;
 /** PROTOCOL.md: Per-file Statistics: string bounds are cut to a prefix of this many characters. */
 const STRING_STATS_PREFIX = 32;
 const FIELD_ID_KEY = 'delta.columnMapping.id';
+const PARTITION_COLUMN_PREFIX = '__delta_partition_';
 const TABLE_NAME_RE = /^\s*(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*))*\s*$/;
 const JSON_NUMBER_RE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const JSON_INTEGER_RE = /^-?(?:0|[1-9]\d*)$/;
 const DATE_TEXT_RE = /^\d{4}-\d{2}-\d{2}$/;
 const TIMESTAMP_TEXT_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** A timestamp bound as DuckDB's Parquet writer reports it: `2024-01-01 10:00:00.123456` (+00 for TIMESTAMPTZ in UTC). */
+const DUCK_TIMESTAMP_RE = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:\+00(?::00)?)?$/;
 
 /** One primitive leaf (or array/map column) of the data schema that gets statistics. */
 interface StatsLeaf {
+  /** Index of the top-level field in the schema. */
+  top: number;
   /** Physical names from the top-level column down to the leaf: the stats JSON path. */
   statsPath: string[];
-  /** SQL expression of the value in the staging table. */
+  /** SQL expression of the value in a written file (physical names). */
   expr: string;
+  /** The column path as DuckDB's COPY ... RETURN_STATS names it: `"a"."b"`. */
+  statsKey: string;
   type: DataType;
   /** Whether min/max are collected (false: only nullCount). */
   minMax: boolean;
+  /** An array or map: Parquet statistics only describe its elements, so its nullCount is counted from the file. */
+  nested: boolean;
 }
 
 /** A stats JSON tree whose leaves are JSON texts (so big integers and decimals stay exact). */
 type JsonTree = Map<string, JsonTree | string>;
 
+/** Statistics DuckDB reports for one column of one written file (`min`, `max`, `null_count`, `has_nan`...). */
+type ColumnStats = Map<string, string>;
+
+/** One file the COPY wrote, as RETURN_STATS describes it. */
+interface WrittenFile {
+  /** Where DuckDB wrote it (local path). */
+  file: string;
+  rows: number;
+  size: number;
+  /** Column statistics by RETURN_STATS column key. */
+  columns: Map<string, ColumnStats>;
+  /** Partition values as the text partitionValueSql produced (null for null), in partition column order. */
+  partitionTexts: (string | null)[];
+}
+
 /**
- * Writes the source rows as Parquet data files under the table: Hive-style `col=value/` directories per partition
- * (partition columns are not stored in the files), files named `part-NNNNN-<uuid>.c000.snappy.parquet`, at most
- * `maxRowsPerFile` rows each, columns cast to the table types under their physical names (with Parquet field ids
- * under column mapping; timestamps as UTC-adjusted, timestamp_ntz as local Parquet timestamps). Returns one add
- * action per file with a percent-encoded relative path, size, modificationTime, partitionValues (serialized per
- * PROTOCOL.md: Partition Value Serialization, keyed by physical names) and stats (numRecords, minValues,
- * maxValues, nullCount keyed by physical names, nested structs nested; integers and decimals as exact JSON
- * numbers, strings cut to 32 characters, timestamps cut to milliseconds). Nothing is committed: the files stay
- * invisible to readers until the caller commits the adds; if the write fails, files already written are deleted
- * (best effort). An empty source writes nothing and returns []. Throws SCHEMA_MISMATCH when the source columns do not
- * match the schema, INVALID_INPUT for values that do not convert or nulls in non-nullable columns.
+ * Writes the source rows as Parquet data files under the table with one streaming DuckDB `COPY ... TO` (no staging
+ * copy of the rows): Hive-style `col=value/` directories per partition with Spark's escaping (partition columns are
+ * not stored in the files), files named `part-NNNNN-<uuid>.c000.snappy.parquet` of about `maxRowsPerFile` rows
+ * (see there), columns cast to the table types under their physical names (with Parquet field ids under column
+ * mapping; timestamps as UTC-adjusted, timestamp_ntz as local Parquet timestamps). Returns one add action per file
+ * with a percent-encoded relative path, size, modificationTime, partitionValues (serialized per PROTOCOL.md:
+ * Partition Value Serialization, keyed by physical names) and stats (numRecords, minValues, maxValues, nullCount
+ * keyed by physical names, nested structs nested; integers and decimals as exact JSON numbers, strings cut to 32
+ * characters, timestamps cut to milliseconds), taken from the statistics the Parquet writer returns; the few it
+ * cannot give (null counts of arrays and maps, bounds of very long strings) are read back from the written files.
+ * Nothing is committed: the files stay invisible to readers until the caller commits the adds; if the write fails,
+ * files already written are deleted (best effort). An empty source writes nothing and returns []. Throws
+ * SCHEMA_MISMATCH when the source columns do not match the schema, INVALID_INPUT for values that do not convert, nulls
+ * in non-nullable columns, or rows that break `constantPartitionValues`.
  */
 export async function writeDataFiles(opts: WriteDataFilesOptions): Promise<AddAction[]> {
   const { connection, storage, schema, clock } = opts;
@@ -103,90 +144,119 @@ export async function writeDataFiles(opts: WriteDataFilesOptions): Promise<AddAc
   const columnTypes = fields.map((f) => duckDbType(f.type));
   const physicalTypes = fields.map((f) => physicalDuckDbType(f.type, mode));
   const physicalNames = fields.map((f) => physicalName(f, mode));
+  const constants = constantPartitions(opts, partitionIndexes);
 
-  const staging = `__delta_write_${randomUUID().replace(/-/g, '')}`;
   const restoreTimeZone = await useUtc(connection);
   const writtenKeys: string[] = [];
+  /** Folders this write created (the top of each chain mkdir made), removed again when empty after a failure. */
+  const createdDirs: string[] = [];
+  const localPath = storage.localPath?.bind(storage);
+  // Under the table for local tables (so that moving a file into place is a rename), else in the temp folder. The
+  // leading `_` keeps Delta and Spark readers out of it.
+  const scratch = localPath
+    ? localPath(joinKey(opts.tableKey, `_delta_write_${randomUUID()}`))
+    : await mkdtemp(path.join(tmpdir(), 'lakehouse-write-'));
   try {
-    await stage(opts, staging, columnTypes, partitionIndexes, maxRows);
-    await checkNotNull(connection, staging, fields);
-
-    const leaves = dataIndexes.flatMap((i) => statsLeaves(fields[i], `c${i}`, mode));
-    const groups = await readGroups(connection, staging, fields, partitionIndexes, leaves);
-    if (groups.length === 0) return [];
-
+    // DuckDB creates the target folder but not its parents (a new table has no folder yet).
+    const made = await mkdir(scratch, { recursive: true });
+    if (made !== undefined && made !== scratch) createdDirs.push(made);
+    const rowsSql = await sourceRows(opts, columnTypes);
+    const dataItems = dataIndexes.map(
+      (i) => `CAST(${renameNested(`"c${i}"`, fields[i].type, mode, 0)} AS ${physicalTypes[i]}) AS ${quoteIdent(physicalNames[i])}`,
+    );
     const fieldIds = mode === 'none' ? undefined : fieldIdsOption(dataIndexes.map((i) => fields[i]), mode);
-    const projection = dataIndexes
-      .map((i) => `CAST(${renameNested(`"c${i}"`, fields[i].type, mode, 0)} AS ${physicalTypes[i]}) AS ${quoteIdent(physicalNames[i])}`)
-      .join(', ');
-    const copyOptions = `FORMAT parquet, COMPRESSION snappy${fieldIds ? `, FIELD_IDS ${fieldIds}` : ''}`;
-
-    const localPath = storage.localPath?.bind(storage);
-    const scratch = localPath ? undefined : await mkdtemp(path.join(tmpdir(), 'lakehouse-write-'));
-    try {
-      const adds: AddAction[] = [];
-      for (let n = 0; n < groups.length; n++) {
-        const g = groups[n];
-        const partitionValues: Record<string, string | null> = {};
-        const dirs: string[] = [];
-        partitionIndexes.forEach((fi, k) => {
-          const value = g.partitionValues[k];
-          partitionValues[physicalNames[fi]] = value;
-          dirs.push(partitionPathSegment(physicalNames[fi], value));
-        });
-        const fileName = `part-${String(n).padStart(5, '0')}-${randomUUID()}.c000.snappy.parquet`;
-        const relative = [...dirs, fileName];
-        const key = joinKey(opts.tableKey, ...relative);
-        const copySql = (target: string): string =>
-          `COPY (SELECT ${projection} FROM ${staging} WHERE __pid = ${g.pid} AND __chunk = ${g.chunk}) TO ${quoteString(target)} (${copyOptions})`;
-
-        let size: number;
-        if (localPath) {
-          const target = localPath(key);
-          await mkdir(path.dirname(target), { recursive: true });
-          writtenKeys.push(key);
-          await run(connection, copySql(target), `writing ${key}`);
-          size = (await stat(target)).size;
-        } else {
-          const target = path.join(scratch as string, `${n}.parquet`);
-          await run(connection, copySql(target), `writing ${key}`);
-          const bytes = await readFile(target);
-          await rm(target, { force: true });
-          writtenKeys.push(key);
-          await storage.put(key, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-          size = bytes.byteLength;
-        }
-        adds.push({
-          path: relative.map(encodePathSegment).join('/'),
-          partitionValues,
-          size,
-          modificationTime: clock.now(),
-          dataChange,
-          stats: g.stats,
-        });
-      }
-      return adds;
-    } finally {
-      if (scratch) await rm(scratch, { recursive: true, force: true });
+    const options = ['FORMAT parquet', 'COMPRESSION snappy', 'RETURN_STATS true', ...(fieldIds ? [`FIELD_IDS ${fieldIds}`] : [])];
+    const rowGroupRows = Math.min(maxRows, DEFAULT_ROW_GROUP_ROWS);
+    const rolling = [`ROW_GROUP_SIZE ${rowGroupRows}`, `ROW_GROUPS_PER_FILE ${Math.max(1, Math.floor(maxRows / rowGroupRows))}`];
+    const partitioned = partitionIndexes.length > 0 && !constants;
+    let select: string;
+    if (!partitioned) {
+      options.push(...rolling);
+      select = `SELECT ${dataItems.join(', ')} FROM ${rowsSql}${constants ? ` WHERE ${constantGuard(fields, partitionIndexes, constants)}` : ''}`;
+    } else {
+      const partItems = partitionIndexes.map((fi, k) => `${partitionValueSql(`"c${fi}"`, fields[fi].type)} AS "${PARTITION_COLUMN_PREFIX}${k}"`);
+      options.push(`PARTITION_BY (${partitionIndexes.map((_, k) => `"${PARTITION_COLUMN_PREFIX}${k}"`).join(', ')})`);
+      select = `SELECT ${[...dataItems, ...partItems].join(', ')} FROM ${rowsSql}`;
     }
+    const copied = await rows(
+      connection,
+      `COPY (${select}) TO ${quoteString(scratch)} (${options.join(', ')})`,
+      'converting the source rows to the table schema and writing them',
+    );
+    let files = copied.map((r) => writtenFile(r, partitionIndexes.length, constants)).filter((f) => f.rows > 0);
+    // DuckDB cannot roll files within a partition: a partition much larger than the target is split in a second pass.
+    if (partitioned) files = await splitLargeFiles(connection, files, maxRows, [...options.filter((o) => !o.startsWith('PARTITION_BY')), ...rolling], scratch);
+    files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    if (files.length === 0) return [];
+
+    const leaves = dataIndexes.flatMap((i) => statsLeaves(fields[i], quoteIdent(physicalNames[i]), mode, i));
+    const extra = await readBackStats(connection, files, leaves, fields, dataIndexes, physicalNames);
+    checkNotNull(fields, files, leaves, partitionIndexes, extra);
+
+    const adds: AddAction[] = [];
+    for (let n = 0; n < files.length; n++) {
+      const f = files[n];
+      const partitionValues: Record<string, string | null> = {};
+      const dirs: string[] = [];
+      partitionIndexes.forEach((fi, k) => {
+        const value = constants ? constants[k] : partitionValueFromText(f.partitionTexts[k], fields[fi].type);
+        partitionValues[physicalNames[fi]] = value;
+        dirs.push(partitionPathSegment(physicalNames[fi], value));
+      });
+      const fileName = `part-${String(n).padStart(5, '0')}-${randomUUID()}.c000.snappy.parquet`;
+      const relative = [...dirs, fileName];
+      const key = joinKey(opts.tableKey, ...relative);
+      writtenKeys.push(key);
+      if (localPath) {
+        const target = localPath(key);
+        const madeDir = await mkdir(path.dirname(target), { recursive: true });
+        if (madeDir !== undefined) createdDirs.push(madeDir);
+        await rename(f.file, target);
+      } else {
+        const bytes = await readFile(f.file);
+        await rm(f.file, { force: true });
+        await storage.put(key, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      }
+      adds.push({
+        path: relative.map(encodePathSegment).join('/'),
+        partitionValues,
+        size: f.size,
+        modificationTime: clock.now(),
+        dataChange,
+        stats: statsJson(f, leaves, extra),
+      });
+    }
+    return adds;
   } catch (e) {
     await Promise.all(writtenKeys.map((k) => storage.delete(k).catch(() => undefined)));
+    await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+    await removeEmptyDirs(createdDirs);
     throw e;
   } finally {
-    await connection.run(`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined);
+    await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
     await restoreTimeZone();
   }
 }
 
-/** Runs SQL, turning DuckDB errors into INVALID_INPUT that say what was being done. */
-async function run(connection: DuckDBConnection, sql: string, doing: string): Promise<void> {
-  try {
-    await connection.run(sql);
-  } catch (e) {
-    throw duckError(e, doing);
-  }
+/**
+ * Removes the folders a failed write created (each the top of a chain mkdir made) as far as they are empty, deepest
+ * first; a folder another writer has put files into meanwhile stays.
+ */
+async function removeEmptyDirs(tops: string[]): Promise<void> {
+  const all = new Set<string>();
+  for (const top of tops) all.add(top);
+  const sorted = [...all].sort((a, b) => b.length - a.length);
+  for (const top of sorted) await removeEmptyTree(top);
 }
 
+async function removeEmptyTree(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => null);
+  if (entries === null) return;
+  for (const e of entries) if (e.isDirectory()) await removeEmptyTree(path.join(dir, e.name));
+  await rmdir(dir).catch(() => undefined);
+}
+
+/** Runs SQL and returns its rows, turning DuckDB errors into INVALID_INPUT that say what was being done. */
 async function rows(connection: DuckDBConnection, sql: string, doing: string): Promise<Record<string, unknown>[]> {
   try {
     return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
@@ -229,17 +299,38 @@ function sourceRelation(source: string): string {
 }
 
 /**
- * Materializes the source once into a temp table `c0..cN` (cast to the logical DuckDB types, in schema order) plus
- * `__pid` (partition tuple number) and `__chunk` (file number within the partition), sorted by both so that each
- * per-file COPY scans only its own row groups.
+ * The serialized constant value of each partition column (in partition order) when `constantPartitionValues` names
+ * them all, else null. Checks that each value fits its column's type.
  */
-async function stage(
-  opts: WriteDataFilesOptions,
-  staging: string,
-  columnTypes: string[],
-  partitionIndexes: number[],
-  maxRows: number,
-): Promise<void> {
+function constantPartitions(opts: WriteDataFilesOptions, partitionIndexes: number[]): (string | null)[] | null {
+  const given = opts.constantPartitionValues;
+  if (!given || partitionIndexes.length === 0) return null;
+  const out: (string | null)[] = [];
+  for (const i of partitionIndexes) {
+    const f = opts.schema.fields[i];
+    if (!Object.prototype.hasOwnProperty.call(given, f.name)) return null;
+    try {
+      out.push(serializePartitionValue(given[f.name], f.type));
+    } catch (e) {
+      throw new LakehouseError('INVALID_INPUT', `constant partition value ${JSON.stringify(given[f.name])} does not fit column "${f.name}" (${typeToString(f.type)})`, { column: f.name }, { cause: e });
+    }
+  }
+  return out;
+}
+
+/** A WHERE condition that is true for rows with the constant partition values and raises a DuckDB error for any other row. */
+function constantGuard(fields: StructField[], partitionIndexes: number[], constants: (string | null)[]): string {
+  const same = partitionIndexes.map((fi, k) => `"c${fi}" IS NOT DISTINCT FROM ${partitionValueSqlLiteral(constants[k], fields[fi].type)}`).join(' AND ');
+  const names = partitionIndexes.map((fi) => `"${fields[fi].name}"`).join(', ');
+  const message = `a row to write has other values in partition column(s) ${names} than the constant ${JSON.stringify(constants)} the write was given`;
+  return `CASE WHEN ${same} THEN true ELSE error(${quoteString(message)}) END`;
+}
+
+/**
+ * Checks the source's columns against the schema and returns a FROM item with the source rows as `c0..cN` (cast to
+ * the logical DuckDB types, in schema order).
+ */
+async function sourceRows(opts: WriteDataFilesOptions, columnTypes: string[]): Promise<string> {
   const { connection, schema } = opts;
   const relation = sourceRelation(opts.source);
   const described = await rows(connection, `DESCRIBE SELECT * FROM ${relation} AS src`, 'reading the source columns');
@@ -259,51 +350,212 @@ async function stage(
       extra,
     });
   }
-
   const casts = schema.fields
     .map((f, i) => `CAST(src.${quoteIdent(byLower.get(f.name.toLowerCase()) as string)} AS ${columnTypes[i]}) AS "c${i}"`)
     .join(', ');
-  const partCols = partitionIndexes.map((i) => `"c${i}"`).join(', ');
-  const pid = partitionIndexes.length === 0 ? '0' : `dense_rank() OVER (ORDER BY ${partCols}) - 1`;
-  const chunk = `(row_number() OVER (${partitionIndexes.length === 0 ? '' : `PARTITION BY ${partCols}`}) - 1) // ${maxRows}`;
-  await run(
-    connection,
-    `CREATE TEMP TABLE ${staging} AS SELECT *, ${pid} AS __pid, ${chunk} AS __chunk ` +
-      `FROM (SELECT ${casts} FROM ${relation} AS src) ORDER BY __pid, __chunk`,
-    'converting the source rows to the table schema',
-  );
+  return `(SELECT ${casts} FROM ${relation} AS src) AS __rows`;
 }
 
-/** Refuses nulls in top-level columns declared non-nullable. */
-async function checkNotNull(connection: DuckDBConnection, staging: string, fields: StructField[]): Promise<void> {
-  const required = fields.map((f, i) => ({ f, i })).filter(({ f }) => !f.nullable);
-  if (required.length === 0) return;
-  const r = await rows(
+/** A partition file holding more than this many times maxRowsPerFile rows is split. */
+const SPLIT_FACTOR = 1.5;
+
+/**
+ * Rewrites each file with more than SPLIT_FACTOR × maxRows rows (a large partition of a partitioned write) into files
+ * of about maxRows rows with the same partition values, reading only that file back; other files stay as they are.
+ */
+async function splitLargeFiles(connection: DuckDBConnection, files: WrittenFile[], maxRows: number, options: string[], scratch: string): Promise<WrittenFile[]> {
+  const out: WrittenFile[] = [];
+  for (const [n, f] of files.entries()) {
+    if (f.rows <= maxRows * SPLIT_FACTOR) {
+      out.push(f);
+      continue;
+    }
+    const dir = path.join(scratch, `__split_${n}`);
+    const copied = await rows(
+      connection,
+      `COPY (SELECT * FROM read_parquet(${quoteString(f.file)}, hive_partitioning=false)) TO ${quoteString(dir)} (${options.join(', ')})`,
+      'splitting a large partition into files',
+    );
+    const parts = copied.map((r) => writtenFile(r, 0, f.partitionTexts)).filter((p) => p.rows > 0);
+    if (parts.reduce((sum, p) => sum + p.rows, 0) !== f.rows) {
+      throw new LakehouseError('INTERNAL', `splitting ${f.rows} rows of a partition wrote ${parts.reduce((sum, p) => sum + p.rows, 0)}`);
+    }
+    await rm(f.file, { force: true });
+    out.push(...parts);
+  }
+  return out;
+}
+
+/** A row of COPY ... RETURN_STATS as a WrittenFile. */
+function writtenFile(r: Record<string, unknown>, partitionCount: number, constants: (string | null)[] | null): WrittenFile {
+  const columns = new Map<string, ColumnStats>();
+  for (const c of (r.column_statistics ?? []) as { key: string; value: { key: string; value: unknown }[] | null }[]) {
+    const stats: ColumnStats = new Map();
+    for (const s of c.value ?? []) if (s.value !== null && s.value !== undefined) stats.set(String(s.key), String(s.value));
+    columns.set(String(c.key), stats);
+  }
+  const keys = new Map<string, string | null>();
+  for (const p of (r.partition_keys ?? []) as { key: string; value: unknown }[]) keys.set(String(p.key), p.value === null || p.value === undefined ? null : String(p.value));
+  const partitionTexts = constants
+    ? constants
+    : Array.from({ length: partitionCount }, (_, k) => {
+        const v = keys.get(`${PARTITION_COLUMN_PREFIX}${k}`);
+        if (v === undefined) throw new LakehouseError('INTERNAL', `DuckDB did not report partition ${k} of ${String(r.filename)}`);
+        return v;
+      });
+  return { file: String(r.filename), rows: Number(r.count), size: Number(r.file_size_bytes), columns, partitionTexts };
+}
+
+/** The statistics leaves of one data column: primitives (min/max unless binary), arrays and maps (nullCount only). */
+function statsLeaves(field: StructField, expr: string, mode: ColumnMappingMode, top: number, parent: string[] = []): StatsLeaf[] {
+  const statsPath = [...parent, physicalName(field, mode)];
+  const t = field.type;
+  if (typeof t === 'object' && t.type === 'struct') {
+    return t.fields.flatMap((f) => statsLeaves(f, `struct_extract(${expr}, ${quoteString(physicalName(f, mode))})`, mode, top, statsPath));
+  }
+  const minMax = typeof t === 'string' ? t !== 'binary' && t !== 'variant' : t.type === 'decimal';
+  const statsKey = statsPath.map((n) => `"${n.replace(/"/g, '""')}"`).join('.');
+  return [{ top, statsPath, expr, statsKey, type: t, minMax, nested: typeof t === 'object' && t.type !== 'decimal' }];
+}
+
+/** Per written file, the statistics the Parquet writer does not report, by name (`z<leaf>`, `lo<leaf>`, `hi<leaf>`, `n<field>`). */
+type ExtraStats = Map<string, Record<string, unknown>>;
+
+/** What the writer's statistics lack for a leaf in a file: its nullCount, its bounds. */
+function missingStats(f: WrittenFile, leaf: StatsLeaf): { nulls: boolean; bounds: boolean } {
+  const s = f.columns.get(leaf.statsKey);
+  const nullCount = s?.get('null_count');
+  const nulls = leaf.nested || nullCount === undefined;
+  const hasValues = nullCount === undefined || Number(nullCount) < f.rows;
+  const bounds = leaf.minMax && hasValues && (s === undefined || !s.has('min') || !s.has('max')) && s?.get('has_nan') !== 'true';
+  return { nulls, bounds };
+}
+
+/**
+ * Reads back from the written files, in one query, what the Parquet writer's statistics lack: null counts of arrays
+ * and maps (Parquet only has element statistics), of non-nullable nested columns (for the not-null check), and bounds
+ * the writer left out (strings too long for Parquet statistics). Usually reads nothing.
+ */
+async function readBackStats(
+  connection: DuckDBConnection,
+  files: WrittenFile[],
+  leaves: StatsLeaf[],
+  fields: StructField[],
+  dataIndexes: number[],
+  physicalNames: string[],
+): Promise<ExtraStats> {
+  const cols: string[] = [];
+  leaves.forEach((leaf, k) => {
+    const need = files.map((f) => missingStats(f, leaf));
+    if (need.some((m) => m.nulls)) cols.push(`CAST(count(*) - count(${leaf.expr}) AS VARCHAR) AS z${k}`);
+    if (need.some((m) => m.bounds)) cols.push(`${boundSql('min', leaf)} AS lo${k}`, `${boundSql('max', leaf)} AS hi${k}`);
+  });
+  for (const i of dataIndexes) {
+    const t = fields[i].type;
+    if (!fields[i].nullable && typeof t === 'object' && t.type !== 'decimal') cols.push(`CAST(count(*) - count(${quoteIdent(physicalNames[i])}) AS VARCHAR) AS n${i}`);
+  }
+  const out: ExtraStats = new Map();
+  if (cols.length === 0) return out;
+  const list = `[${files.map((f) => quoteString(f.file)).join(', ')}]`;
+  const result = await rows(
     connection,
-    `SELECT ${required.map(({ i }) => `CAST(count(*) FILTER (WHERE "c${i}" IS NULL) AS VARCHAR) AS n${i}`).join(', ')} FROM ${staging}`,
-    'checking non-nullable columns',
+    `SELECT __delta_file AS __file, ${cols.join(', ')} FROM read_parquet(${list}, filename='__delta_file', hive_partitioning=false) GROUP BY __delta_file`,
+    'reading statistics back from the written files',
   );
-  for (const { f, i } of required) {
-    const n = Number(r[0]?.[`n${i}`] ?? 0);
-    if (n > 0) {
-      throw new LakehouseError('INVALID_INPUT', `column "${f.name}" is not nullable but ${n} row(s) to write have a null`, {
+  for (const r of result) out.set(String(r.__file), r);
+  return out;
+}
+
+/** Refuses nulls in top-level columns declared non-nullable (counted from the written files' statistics). */
+function checkNotNull(fields: StructField[], files: WrittenFile[], leaves: StatsLeaf[], partitionIndexes: number[], extra: ExtraStats): void {
+  for (const [i, f] of fields.entries()) {
+    if (f.nullable) continue;
+    let nulls = 0;
+    const k = partitionIndexes.indexOf(i);
+    const leafNo = leaves.findIndex((l) => l.top === i && l.statsPath.length === 1);
+    if (k >= 0) {
+      for (const file of files) if (file.partitionTexts[k] === null) nulls += file.rows;
+    } else if (leafNo < 0 || leaves[leafNo].nested) {
+      for (const file of files) nulls += Number(extra.get(file.file)?.[`n${i}`] ?? 0);
+    } else {
+      for (const file of files) nulls += Number(nullCountOf(file, leaves[leafNo], leafNo, extra));
+    }
+    if (nulls > 0) {
+      throw new LakehouseError('INVALID_INPUT', `column "${f.name}" is not nullable but ${nulls} row(s) to write have a null`, {
         column: f.name,
-        nullRows: n,
+        nullRows: nulls,
       });
     }
   }
 }
 
-/** The statistics leaves of one data column: primitives (min/max unless binary), arrays and maps (nullCount only). */
-function statsLeaves(field: StructField, expr: string, mode: ColumnMappingMode, parent: string[] = []): StatsLeaf[] {
-  const statsPath = [...parent, physicalName(field, mode)];
-  const column = parent.length === 0 ? `"${expr}"` : expr;
-  const t = field.type;
-  if (typeof t === 'object' && t.type === 'struct') {
-    return t.fields.flatMap((f) => statsLeaves(f, `struct_extract(${column}, ${quoteString(f.name)})`, mode, statsPath));
+/** The null count of a leaf in a file, as a JSON integer text. */
+function nullCountOf(f: WrittenFile, leaf: StatsLeaf, k: number, extra: ExtraStats): string {
+  const fromWriter = leaf.nested ? undefined : f.columns.get(leaf.statsKey)?.get('null_count');
+  const text = fromWriter ?? extra.get(f.file)?.[`z${k}`];
+  if (text === undefined || text === null || !JSON_INTEGER_RE.test(String(text))) {
+    throw new LakehouseError('INTERNAL', `no null count for column ${leaf.statsPath.join('.')} of a written file`, { column: leaf.statsPath.join('.') });
   }
-  const minMax = typeof t === 'string' ? t !== 'binary' && t !== 'variant' : t.type === 'decimal';
-  return [{ statsPath, expr: column, type: t, minMax }];
+  return String(text);
+}
+
+/** The stats JSON of one file: numRecords, minValues, maxValues, nullCount. */
+function statsJson(f: WrittenFile, leaves: StatsLeaf[], extra: ExtraStats): string {
+  const minValues: JsonTree = new Map();
+  const maxValues: JsonTree = new Map();
+  const nullCount: JsonTree = new Map();
+  leaves.forEach((leaf, k) => {
+    setPath(nullCount, leaf.statsPath, nullCountOf(f, leaf, k, extra));
+    if (!leaf.minMax) return;
+    let lo: string | undefined;
+    let hi: string | undefined;
+    if (missingStats(f, leaf).bounds) {
+      const r = extra.get(f.file);
+      lo = boundJson(r?.[`lo${k}`], leaf.type, 'min');
+      hi = boundJson(r?.[`hi${k}`], leaf.type, 'max');
+    } else {
+      const s = f.columns.get(leaf.statsKey);
+      lo = writerBound(s?.get('min'), leaf.type, 'min');
+      // Parquet bounds leave NaN out, but NaN sorts above every number: with a NaN there is no upper bound.
+      hi = s?.get('has_nan') === 'true' ? undefined : writerBound(s?.get('max'), leaf.type, 'max');
+    }
+    if (lo !== undefined) setPath(minValues, leaf.statsPath, lo);
+    if (hi !== undefined) setPath(maxValues, leaf.statsPath, hi);
+  });
+  return `{"numRecords":${f.rows},"minValues":${treeJson(minValues)},"maxValues":${treeJson(maxValues)},"nullCount":${treeJson(nullCount)}}`;
+}
+
+/**
+ * The stats JSON of a bound as DuckDB's Parquet writer reports it (its text of the Parquet statistic), or undefined
+ * when it cannot be written. Long strings come back cut to 256 bytes (more than 32 characters), so a string of at most
+ * 32 characters is exact.
+ */
+function writerBound(text: string | undefined, type: DataType, agg: 'min' | 'max'): string | undefined {
+  if (text === undefined) return undefined;
+  if (typeof type === 'object') return JSON_NUMBER_RE.test(text) ? text : undefined;
+  switch (type) {
+    case 'boolean':
+      return text === '1' || text === 'true' ? 'true' : text === '0' || text === 'false' ? 'false' : undefined;
+    case 'byte':
+    case 'short':
+    case 'integer':
+    case 'long':
+      return JSON_INTEGER_RE.test(text) ? text : undefined;
+    case 'float':
+    case 'double': {
+      const n = Number(text);
+      if (!JSON_NUMBER_RE.test(text) || !Number.isFinite(n)) return undefined;
+      // A float statistic is the shortest text of the float; the JSON has the double value of that float.
+      return String(type === 'float' ? Math.fround(n) : n);
+    }
+    case 'timestamp':
+    case 'timestamp_ntz': {
+      const m = DUCK_TIMESTAMP_RE.exec(text);
+      return m ? boundJson(`${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`, type, agg) : undefined;
+    }
+    default:
+      return boundJson(text, type, agg);
+  }
 }
 
 /** SQL text of a min/max aggregate in the form written to the stats JSON (cast to VARCHAR; exact for numbers). */
@@ -374,60 +626,6 @@ function partitionValueFromText(text: unknown, type: DataType): string | null {
     value = ({ inf: 'Infinity', '-inf': '-Infinity', nan: 'NaN', '-nan': 'NaN' } as Record<string, string>)[value as string] ?? value;
   }
   return serializePartitionValue(value, type);
-}
-
-interface FileGroup {
-  pid: number;
-  chunk: number;
-  partitionValues: (string | null)[];
-  stats: string;
-}
-
-/** One aggregate query over the staging table: per file, the partition values and the stats JSON. */
-async function readGroups(
-  connection: DuckDBConnection,
-  staging: string,
-  fields: StructField[],
-  partitionIndexes: number[],
-  leaves: StatsLeaf[],
-): Promise<FileGroup[]> {
-  const cols = [
-    'CAST(__pid AS VARCHAR) AS pid',
-    'CAST(__chunk AS VARCHAR) AS chunk',
-    'CAST(count(*) AS VARCHAR) AS n',
-    ...partitionIndexes.map((fi, k) => `any_value(${partitionValueSql(`"c${fi}"`, fields[fi].type)}) AS p${k}`),
-    ...leaves.flatMap((leaf, k) => [
-      `CAST(count(*) - count(${leaf.expr}) AS VARCHAR) AS z${k}`,
-      ...(leaf.minMax ? [`${boundSql('min', leaf)} AS lo${k}`, `${boundSql('max', leaf)} AS hi${k}`] : []),
-    ]),
-  ];
-  const result = await rows(
-    connection,
-    `SELECT ${cols.join(', ')} FROM ${staging} GROUP BY __pid, __chunk ORDER BY __pid, __chunk`,
-    'computing file statistics',
-  );
-  return result.map((r) => {
-    const minValues: JsonTree = new Map();
-    const maxValues: JsonTree = new Map();
-    const nullCount: JsonTree = new Map();
-    leaves.forEach((leaf, k) => {
-      setPath(nullCount, leaf.statsPath, String(r[`z${k}`]));
-      if (!leaf.minMax) return;
-      const lo = boundJson(r[`lo${k}`], leaf.type, 'min');
-      const hi = boundJson(r[`hi${k}`], leaf.type, 'max');
-      if (lo !== undefined) setPath(minValues, leaf.statsPath, lo);
-      if (hi !== undefined) setPath(maxValues, leaf.statsPath, hi);
-    });
-    const stats =
-      `{"numRecords":${String(r.n)},"minValues":${treeJson(minValues)},` +
-      `"maxValues":${treeJson(maxValues)},"nullCount":${treeJson(nullCount)}}`;
-    return {
-      pid: Number(r.pid),
-      chunk: Number(r.chunk),
-      partitionValues: partitionIndexes.map((fi, k) => partitionValueFromText(r[`p${k}`], fields[fi].type)),
-      stats,
-    };
-  });
 }
 
 function setPath(tree: JsonTree, keys: string[], json: string): void {
