@@ -1,11 +1,13 @@
 // api-load: the catalog API under load. A BFF child process serves a warehouse of 30 small tables; autocannon (in this
 // process) drives 200 concurrent connections on loopback for a bounded time against the table search
 // (GET /api/tables?q=...), the table detail (GET /api/tables/{name}, rotating over the tables) and, as the baseline,
-// GET /api/health (no auth, no catalog, no Delta log). Reports req/s, p50/p99 latency and non-2xx responses (must be 0).
+// GET /api/health (no auth, no catalog, no Delta log). Reports req/s, p50/p99 latency and non-2xx responses (must be 0),
+// then checks the freshness promises of the server's caches: another writer's commit shows within a couple of seconds,
+// a write through the server shows on the next read.
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import type { StructType } from '../packages/core/src/index.js';
-import { createTable, systemClock, tableKeyOf } from '../packages/core/src/index.js';
+import { append, createTable, systemClock, tableKeyOf } from '../packages/core/src/index.js';
 import { DuckDbEngine, FsStorage } from '../packages/core/src/node/index.js';
 import type { BenchResult, Benchmark, Check, Metric } from './lib.js';
 import { fmt, metric, processMemory, settle, startBffProcess, tempDir } from './lib.js';
@@ -22,6 +24,8 @@ const DOMAINS = ['sales', 'finance', 'marketing', 'ops', 'hr'] as const;
 const SUBJECTS = ['orders', 'customers'] as const; // 3 layers x 5 domains x 2 subjects = 30 tables
 const SEARCH = 'orders';
 const ROWS_PER_TABLE = 200;
+/** A commit by another writer must be visible through the API within this long (the server's cache ages). */
+const FRESHNESS_GOAL_MS = 2500;
 
 const SCHEMA: StructType = {
   type: 'struct',
@@ -51,6 +55,17 @@ async function createWarehouse(dir: string): Promise<void> {
       const description = `${subject} of ${domain} (${layer})`;
       await createTable({ storage, tableKey: tableKeyOf(name) }, { schema: SCHEMA, partitionColumns: ['day'], description, name, engine, sourceSql, clock: systemClock });
     }
+  } finally {
+    engine.connection.closeSync();
+  }
+}
+
+/** Appends one row to a table as another writer would (its own storage, not the server's). */
+async function appendRows(dir: string, name: string): Promise<void> {
+  const engine = await DuckDbEngine.create(systemClock);
+  try {
+    const sourceSql = `SELECT 999999::BIGINT AS id, DATE '2024-05-01' AS day, 'late' AS name, 1.00::DECIMAL(10,2) AS amount`;
+    await append({ storage: new FsStorage(dir), tableKey: tableKeyOf(name) }, engine, { sourceSql, clock: systemClock });
   } finally {
     engine.connection.closeSync();
   }
@@ -158,6 +173,38 @@ async function run(log: (msg: string) => void): Promise<BenchResult> {
       }
       peakRssMB = (await processMemory(server.pid))?.hwmMB ?? Number.NaN;
       metrics.push(metric('server peak RSS', peakRssMB, 'MiB'));
+
+      // The server caches principals, discovery and snapshots: check that the caches keep their freshness promises.
+      // A commit by another writer (this process) must show within a couple of seconds ...
+      const target = names[0];
+      const versionOf = async (): Promise<number | undefined> => ((await getJson(`/api/tables/${target}`)) as { version?: number }).version;
+      const before = await versionOf();
+      await appendRows(dir, target);
+      const t0 = performance.now();
+      let seenAfter = Number.NaN;
+      while (performance.now() - t0 < 10_000) {
+        if ((await versionOf()) === (before ?? 0) + 1) {
+          seenAfter = performance.now() - t0;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      metrics.push(metric('commit by another writer visible after', seenAfter, 'ms', { cmp: '<=', target: FRESHNESS_GOAL_MS }));
+      checks.push({ name: `a commit by another writer is visible within 10 s`, ok: Number.isFinite(seenAfter), details: { ms: seenAfter } });
+      // ... and a write through the server on the very next read.
+      const description = `edited at ${Date.now()}`;
+      const patched = await fetch(`${server.url}/api/tables/${target}`, {
+        method: 'PATCH',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ description }),
+      });
+      await patched.arrayBuffer();
+      const reread = (await getJson(`/api/tables?q=${encodeURIComponent(description)}`)) as { tables?: { name: string }[] };
+      checks.push({
+        name: 'a write through the server is visible to the next read (search finds the new description)',
+        ok: patched.ok && JSON.stringify((reread.tables ?? []).map((t) => t.name)) === JSON.stringify([target]),
+        details: { status: patched.status, found: reread.tables?.map((t) => t.name) },
+      });
     } finally {
       await server.stop();
     }

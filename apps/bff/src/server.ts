@@ -7,25 +7,47 @@ import { hashToken, newTokenSecret } from './auth/tokens.js';
 import { openCatalog } from './catalog/open.js';
 import type { CatalogStore } from './catalog/store.js';
 import type { Config } from './config.js';
+import { configurePrincipalCache } from './http/context.js';
 import { UrlSigner } from './http/signing.js';
 import { JobRunner } from './jobs/runner.js';
 import { TableService } from './services/tables.js';
 import { EnginePool } from './warehouse/engines.js';
+import type { Ticker } from './warehouse/refreshing.js';
 import { Warehouse } from './warehouse/warehouse.js';
 
-/** Builds the app's dependencies from config: catalog (PostgreSQL or PGlite under the warehouse), engines, signer. */
-export async function buildDeps(config: Config, clock: Clock = systemClock, catalogOverride?: CatalogStore): Promise<AppDeps> {
+/**
+ * Settings of the read caches (principals, warehouse discovery and snapshots, table records); the defaults suit
+ * production. Changes made through this process are always visible at once; the ages bound how long changes made by
+ * other processes (or engines writing into the warehouse) take to show.
+ */
+export interface CacheOptions {
+  /** Resolved bearer tokens are reused this long (default 3000 ms). */
+  principalTtlMs?: number;
+  /** A table's `_delta_log` is listed at most this often (default 1000 ms). */
+  snapshotMaxAgeMs?: number;
+  /** The warehouse layout is listed at most this often (default 2000 ms). */
+  discoveryMaxAgeMs?: number;
+  /** Owners and tags are read at most this often (default 2000 ms). */
+  recordsMaxAgeMs?: number;
+  /** Monotonic time source of the ages (default performance.now). */
+  ticker?: Ticker;
+}
+
+/** Builds the app's dependencies from config: catalog (PostgreSQL or PGlite under the warehouse), engines, signer, caches. */
+export async function buildDeps(config: Config, clock: Clock = systemClock, catalogOverride?: CatalogStore, cache: CacheOptions = {}): Promise<AppDeps> {
   mkdirSync(config.warehouse, { recursive: true });
   const catalog =
     catalogOverride ??
     (await openCatalog(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { pgliteDir: join(config.warehouse, '.lakehouse', 'catalog') }));
   const key = await catalog.setSettingIfAbsent('url_signing_key', UrlSigner.newKey());
-  const warehouse = new Warehouse(config.warehouse, clock);
+  const { ticker } = cache;
+  configurePrincipalCache(catalog, { ttlMs: cache.principalTtlMs, ticker });
+  const warehouse = new Warehouse(config.warehouse, clock, { snapshotMaxAgeMs: cache.snapshotMaxAgeMs, discoveryMaxAgeMs: cache.discoveryMaxAgeMs, ticker });
   return {
     config,
     catalog,
     warehouse,
-    tables: new TableService(warehouse, catalog, clock),
+    tables: new TableService(warehouse, catalog, clock, { recordsMaxAgeMs: cache.recordsMaxAgeMs, ticker }),
     engines: await EnginePool.create(config.engines, clock, { tempDir: join(config.warehouse, '.lakehouse', 'tmp'), memoryLimit: '4GB' }),
     signer: new UrlSigner(Buffer.from(key, 'hex')),
     jobs: new JobRunner(catalog, clock),
@@ -53,8 +75,16 @@ export interface RunningServer {
 }
 
 /** Starts the BFF on config.host:config.port (port 0 picks a free one). */
-export async function startServer(config: Config, options: { clock?: Clock; extensions?: ApiExtension[]; catalog?: CatalogStore } = {}): Promise<RunningServer> {
-  const deps = await buildDeps(config, options.clock, options.catalog);
+export async function startServer(
+  config: Config,
+  options: {
+    clock?: Clock;
+    extensions?: ApiExtension[];
+    catalog?: CatalogStore;
+    cache?: CacheOptions;
+  } = {},
+): Promise<RunningServer> {
+  const deps = await buildDeps(config, options.clock, options.catalog, options.cache);
   await deps.tables.syncRegistry();
   const firstToken = await ensureAdmin(deps.catalog);
   const app = createApp(deps, options.extensions);

@@ -4,7 +4,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.js';
 import { hashToken, newTokenSecret } from '../auth/tokens.js';
-import { auditRequest, requireCapability } from '../http/context.js';
+import { auditRequest, invalidatePrincipals, requireCapability } from '../http/context.js';
 
 const AuditQuery = z.object({
   user: z.string().optional(),
@@ -18,11 +18,22 @@ const AuditQuery = z.object({
 });
 const TokenRequest = z.object({ expiresInDays: z.number().int().min(1).max(3650).optional() }).strict();
 
-/** Users, tokens, grants and the audit log (admin only). */
+/**
+ * Users, tokens, grants and the audit log (admin only). Every change of users, tokens or grants drops the cached
+ * principals before the response, so a revoked token or grant, or a changed role, applies to the very next request.
+ */
 export function adminRouter(deps: AppDeps): Router {
   const r = Router();
   const { catalog, clock } = deps;
   const admin = (res: Parameters<typeof requireCapability>[1], action: string) => requireCapability(catalog, res, 'admin', action);
+  /** Runs a change of users, tokens or grants, then forgets the cached principals (also when it failed midway). */
+  const changing = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } finally {
+      invalidatePrincipals(catalog);
+    }
+  };
 
   r.get('/users', async (_req, res) => {
     await admin(res, 'list users');
@@ -32,7 +43,7 @@ export function adminRouter(deps: AppDeps): Router {
   r.post('/users', async (req, res) => {
     await admin(res, 'create user');
     const body = CreateUserSchema.parse(req.body ?? {});
-    const user = await catalog.createUser(body.name, body.role);
+    const user = await changing(() => catalog.createUser(body.name, body.role));
     await auditRequest(catalog, res, 'create user', null, 'ok', { user: user.name, role: user.role });
     res.status(201).json(user);
   });
@@ -40,7 +51,7 @@ export function adminRouter(deps: AppDeps): Router {
   r.patch('/users/:id', async (req, res) => {
     await admin(res, 'change role');
     const { role } = z.object({ role: RoleSchema }).strict().parse(req.body ?? {});
-    const user = await catalog.setUserRole(String(req.params.id), role);
+    const user = await changing(() => catalog.setUserRole(String(req.params.id), role));
     await auditRequest(catalog, res, 'change role', null, 'ok', { user: user.name, role });
     res.json(user);
   });
@@ -52,7 +63,7 @@ export function adminRouter(deps: AppDeps): Router {
     if (!user) throw new LakehouseError('NOT_FOUND', `no user ${req.params.id}`);
     const secret = newTokenSecret();
     const expiresAt = body.expiresInDays ? new Date(clock.now() + body.expiresInDays * 86_400_000).toISOString() : null;
-    const rec = await catalog.createToken(user.id, hashToken(secret), { expiresAt });
+    const rec = await changing(() => catalog.createToken(user.id, hashToken(secret), { expiresAt }));
     await auditRequest(catalog, res, 'issue token', null, 'ok', { user: user.name, tokenId: rec.id });
     res.status(201).json({ id: rec.id, token: secret, userId: user.id, createdAt: rec.createdAt, expiresAt: rec.expiresAt });
   });
@@ -64,7 +75,7 @@ export function adminRouter(deps: AppDeps): Router {
 
   r.delete('/tokens/:id', async (req, res) => {
     await admin(res, 'revoke token');
-    const ok = await catalog.revokeToken(String(req.params.id), new Date(clock.now()).toISOString());
+    const ok = await changing(() => catalog.revokeToken(String(req.params.id), new Date(clock.now()).toISOString()));
     if (!ok) throw new LakehouseError('NOT_FOUND', `no live token ${req.params.id}`);
     await auditRequest(catalog, res, 'revoke token', null, 'ok', { tokenId: req.params.id });
     res.status(204).end();
@@ -84,14 +95,14 @@ export function adminRouter(deps: AppDeps): Router {
       throw new LakehouseError('INVALID_INPUT', `securable must be a layer, layer.domain or layer.domain.table, got "${body.securable}"`);
     }
     if (!(await catalog.getUser(body.userId))) throw new LakehouseError('NOT_FOUND', `no user ${body.userId}`);
-    const g = await catalog.grant(body.userId, body.privilege, body.securable);
+    const g = await changing(() => catalog.grant(body.userId, body.privilege, body.securable));
     await auditRequest(catalog, res, 'grant', parts.length === 3 ? body.securable : null, 'ok', { ...body });
     res.status(201).json(g);
   });
 
   r.delete('/grants/:id', async (req, res) => {
     await admin(res, 'revoke grant');
-    if (!(await catalog.revokeGrant(String(req.params.id)))) throw new LakehouseError('NOT_FOUND', `no grant ${req.params.id}`);
+    if (!(await changing(() => catalog.revokeGrant(String(req.params.id))))) throw new LakehouseError('NOT_FOUND', `no grant ${req.params.id}`);
     await auditRequest(catalog, res, 'revoke grant', null, 'ok', { grantId: req.params.id });
     res.status(204).end();
   });

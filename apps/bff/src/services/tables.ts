@@ -17,6 +17,7 @@ import {
 } from '@lakehouse/core';
 import type { CatalogStore, TableRecord } from '../catalog/store.js';
 import type { UrlSigner } from '../http/signing.js';
+import { Refreshing, monotonicTicker, type Ticker } from '../warehouse/refreshing.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 
 /** Filters of the table listing; all optional and ANDed. */
@@ -34,25 +35,58 @@ function compareValues(a: unknown, b: unknown): number {
   return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
-/** Catalog views of warehouse tables: summaries, details, history, files, metadata edits and signed scan plans. */
+/** How long the catalog records (owner, tags) of tables are reused before they are read again. */
+export interface TableServiceCacheOptions {
+  /** Records read less than this long ago are reused (default 2000); edits made through this service apply at once. */
+  recordsMaxAgeMs?: number;
+  /** Monotonic time source of the ages (default performance.now). */
+  ticker?: Ticker;
+}
+
+/**
+ * Catalog views of warehouse tables: summaries, details, history, files, metadata edits and signed scan plans.
+ * Reads use the warehouse's caches and a cache of the catalog records (all tables, one query, shared by concurrent
+ * callers); owner and tag edits by other processes show after at most `recordsMaxAgeMs`, edits through `patch` at once.
+ */
 export class TableService {
   private readonly rowCache = new Map<string, { version: number; rows: number | null }>();
+  /** Per cached snapshot: its summary and lower-cased search text, valid while the record object is the same. */
+  private readonly listedMemo = new WeakMap<Snapshot, { name: string; rec: TableRecord | null; hay: string; summary: TableSummary }>();
+  private readonly records: Refreshing<Map<string, TableRecord>>;
+  private readonly recordsMaxAgeMs: number;
 
   constructor(
     private readonly warehouse: Warehouse,
     private readonly catalog: CatalogStore,
     private readonly clock: Clock,
-  ) {}
+    cache: TableServiceCacheOptions = {},
+  ) {
+    this.recordsMaxAgeMs = cache.recordsMaxAgeMs ?? 2000;
+    this.records = new Refreshing(async () => new Map((await this.catalog.listTables()).map((t) => [t.name, t])), cache.ticker ?? monotonicTicker);
+  }
 
-  /** Registers every table found in the warehouse layout (tables written by other engines show up). */
+  /** Registers every table found in the warehouse layout now (tables written by other engines show up). */
   async syncRegistry(): Promise<string[]> {
-    return (await this.syncedRecords()).names;
+    const names = await this.warehouse.discover();
+    const records = await this.records.get(0);
+    for (const n of names) if (!records.has(n)) records.set(n, await this.catalog.registerTable(n, null));
+    return names;
+  }
+
+  /** The catalog record of a table (registered with no owner when it is not yet), from the cached records. */
+  private async record(name: string): Promise<TableRecord> {
+    const records = await this.records.get(this.recordsMaxAgeMs);
+    let rec = records.get(name);
+    if (!rec) {
+      rec = await this.catalog.registerTable(name, null);
+      records.set(name, rec);
+    }
+    return rec;
   }
 
   /** Discovered table names and the catalog records of all tables, registering the newly discovered ones. */
-  private async syncedRecords(): Promise<{ names: string[]; records: Map<string, TableRecord> }> {
-    const names = await this.warehouse.discover();
-    const records = new Map((await this.catalog.listTables()).map((t) => [t.name, t]));
+  private async syncedRecords(): Promise<{ names: readonly string[]; records: Map<string, TableRecord> }> {
+    const [names, records] = await Promise.all([this.warehouse.tableNames(), this.records.get(this.recordsMaxAgeMs)]);
     for (const n of names) if (!records.has(n)) records.set(n, await this.catalog.registerTable(n, null));
     return { names, records };
   }
@@ -92,34 +126,45 @@ export class TableService {
   async list(filter: TableFilter = {}): Promise<TableSummary[]> {
     const { names, records } = await this.syncedRecords();
     const q = filter.q?.trim().toLowerCase();
+    const candidates = names.filter((name) => {
+      if (filter.layer || filter.domain) {
+        const p = parseTableName(name);
+        if (filter.layer && p.layer !== filter.layer) return false;
+        if (filter.domain && p.domain !== filter.domain) return false;
+      }
+      return !filter.tag || (records.get(name)?.tags ?? []).includes(filter.tag);
+    });
+    // Latest snapshots of all candidates at once (cached ones resolve at once; stale ones refresh in parallel).
+    const snapshots = await Promise.all(candidates.map((name) => this.warehouse.snapshot(name).catch(() => null)));
     const out: TableSummary[] = [];
-    for (const name of names) {
-      const p = parseTableName(name);
-      if (filter.layer && p.layer !== filter.layer) continue;
-      if (filter.domain && p.domain !== filter.domain) continue;
+    const words = q ? q.split(/\s+/) : [];
+    for (const [k, name] of candidates.entries()) {
       const rec = records.get(name) ?? null;
-      if (filter.tag && !(rec?.tags ?? []).includes(filter.tag)) continue;
-      let s: Snapshot;
-      try {
-        s = await this.warehouse.snapshot(name);
-      } catch {
-        continue;
-      }
-      if (q) {
-        const hay = [name, s.metadata.description ?? '', ...(rec?.tags ?? []), ...s.schema.fields.map((f) => f.name), ...s.schema.fields.map((f) => String(f.metadata.comment ?? ''))]
-          .join('\n')
-          .toLowerCase();
-        if (!q.split(/\s+/).every((w) => hay.includes(w))) continue;
-      }
-      out.push(await this.summaryOf(name, s, rec));
+      const s = snapshots[k];
+      if (!s) continue;
+      const listed = await this.listed(name, s, rec);
+      if (!words.every((w) => listed.hay.includes(w))) continue;
+      out.push(listed.summary);
     }
     return out;
+  }
+
+  /** The summary and search text of a table version with its record, computed once per (snapshot, record) pair. */
+  private async listed(name: string, s: Snapshot, rec: TableRecord | null): Promise<{ summary: TableSummary; hay: string }> {
+    const memo = this.listedMemo.get(s);
+    if (memo && memo.rec === rec && memo.name === name) return memo;
+    const hay = [name, s.metadata.description ?? '', ...(rec?.tags ?? []), ...s.schema.fields.map((f) => f.name), ...s.schema.fields.map((f) => String(f.metadata.comment ?? ''))]
+      .join('\n')
+      .toLowerCase();
+    const entry = { name, rec, hay, summary: Object.freeze(await this.summaryOf(name, s, rec)) };
+    this.listedMemo.set(s, entry);
+    return entry;
   }
 
   /** Full detail of a table version, with per-column min/max/null counts aggregated from file stats. */
   async detail(name: string, version?: number): Promise<TableDetail> {
     const s = await this.warehouse.snapshot(name, version === undefined ? {} : { version });
-    const rec = (await this.catalog.getTable(name)) ?? (await this.catalog.registerTable(name, null));
+    const rec = await this.record(name);
     const mode = s.columnMappingMode;
     const columns: Column[] = s.schema.fields.map((f) => {
       const isPartition = s.partitionColumns.includes(f.name);
@@ -196,7 +241,7 @@ export class TableService {
 
   /** Applies a metadata edit: description and column comments as one Delta metaData commit; owner and tags in the catalog. */
   async patch(name: string, patch: PatchTable, userName: string): Promise<TableDetail> {
-    const s = await this.warehouse.snapshot(name);
+    const s = await this.warehouse.snapshot(name, { fresh: true });
     if (patch.description !== undefined || patch.columnComments !== undefined) {
       const comments = patch.columnComments ?? {};
       for (const c of Object.keys(comments)) {
@@ -226,9 +271,14 @@ export class TableService {
       });
     }
     if (patch.owner !== undefined || patch.tags !== undefined) {
-      if (!(await this.catalog.getTable(name))) await this.catalog.registerTable(name, null);
-      if (patch.owner !== undefined) await this.catalog.setTableOwner(name, patch.owner);
-      if (patch.tags !== undefined) await this.catalog.setTableTags(name, [...new Set(patch.tags)]);
+      try {
+        if (!(await this.catalog.getTable(name))) await this.catalog.registerTable(name, null);
+        if (patch.owner !== undefined) await this.catalog.setTableOwner(name, patch.owner);
+        if (patch.tags !== undefined) await this.catalog.setTableTags(name, [...new Set(patch.tags)]);
+      } finally {
+        // Read-your-writes: the next read (the detail below included) loads the records again.
+        this.records.invalidate();
+      }
     }
     return this.detail(name);
   }

@@ -46,6 +46,115 @@ export interface SqlContext {
   authorize?: (statement: { kind: SqlResult['statement']; target: string; sources: string[] }) => Promise<void>;
 }
 
+/** A locked-down DuckDB connection for one statement; `close()` releases its instance for good. */
+export interface SqlSandbox {
+  readonly connection: DuckDBConnection;
+  close(): void;
+}
+
+/** Prepared sandboxes kept per warehouse root. */
+const SANDBOX_POOL_SIZE = 2;
+/** Idle prepared sandboxes are closed after this long without statements. */
+const SANDBOX_IDLE_MS = 60_000;
+
+/**
+ * A fresh in-memory DuckDB instance with one connection, TimeZone UTC, file access limited to `root` (a folder path
+ * ending with the separator), external access off and the configuration locked, so that no statement can widen it.
+ */
+async function prepareSandbox(root: string): Promise<SqlSandbox> {
+  const instance = await DuckDBInstance.create(':memory:');
+  try {
+    const connection = await instance.connect();
+    try {
+      await connection.run("SET TimeZone='UTC'");
+      await connection.run(`SET allowed_directories=[${quoteString(root)}]`);
+      await connection.run('SET enable_external_access=false');
+      await connection.run('SET lock_configuration=true');
+    } catch (e) {
+      connection.closeSync();
+      throw e;
+    }
+    return {
+      connection,
+      close: () => {
+        connection.closeSync();
+        instance.closeSync();
+      },
+    };
+  } catch (e) {
+    instance.closeSync();
+    throw e;
+  }
+}
+
+/**
+ * Sandboxes prepared ahead of time for one warehouse root, each handed out once and never reused (a statement
+ * cannot leave state behind for the next), refilled in the background; idle ones are closed after SANDBOX_IDLE_MS.
+ */
+class SandboxPool {
+  private readonly ready: Promise<SqlSandbox>[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly root: string,
+    private readonly onIdle: () => void,
+  ) {}
+
+  async take(): Promise<SqlSandbox> {
+    this.touch();
+    const prepared = this.ready.shift();
+    this.refill();
+    if (prepared) {
+      try {
+        return await prepared;
+      } catch {
+        // A failed background preparation: prepare one now (and report its error, if any).
+      }
+    }
+    return prepareSandbox(this.root);
+  }
+
+  private refill(): void {
+    while (this.ready.length < SANDBOX_POOL_SIZE) {
+      const p = prepareSandbox(this.root);
+      p.catch(() => undefined);
+      this.ready.push(p);
+    }
+  }
+
+  private touch(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.closeIdle(), SANDBOX_IDLE_MS);
+    this.timer.unref();
+  }
+
+  private closeIdle(): void {
+    this.timer = null;
+    this.onIdle();
+    for (const p of this.ready.splice(0)) p.then((s) => s.close(), () => undefined);
+  }
+}
+
+const sandboxPools = new Map<string, SandboxPool>();
+
+/**
+ * A locked-down DuckDB connection for one statement over the warehouse at `root` (see prepareSandbox): DuckDB may
+ * touch only files under `root`, and external access and configuration changes are refused. Each call returns a
+ * new instance (prepared ahead of time when possible) that nothing else has used; close it when done.
+ */
+export function openSqlSandbox(root: string): Promise<SqlSandbox> {
+  const dir = root.endsWith(sep) ? root : root + sep;
+  let pool = sandboxPools.get(dir);
+  if (!pool) {
+    const created = new SandboxPool(dir, () => {
+      if (sandboxPools.get(dir) === created) sandboxPools.delete(dir);
+    });
+    sandboxPools.set(dir, created);
+    pool = created;
+  }
+  return pool.take();
+}
+
 /** Table functions a SELECT may use (they read no files). */
 const ALLOWED_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
 
@@ -177,8 +286,10 @@ async function createAsSelect(
 
 /**
  * Runs one SQL write statement (CTAS, INSERT, INSERT OVERWRITE, DELETE, UPDATE, MERGE) against the warehouse as one
- * commit of the target, in a fresh in-memory DuckDB that can read only the warehouse folder. Source tables are read
- * at the version current when the statement starts; the commit records `lineage` (statement, sources, target, sql).
+ * commit of the target, in a fresh in-memory DuckDB that can read only the warehouse folder (prepared ahead of time,
+ * used by this statement only). Source and target tables are read at the version current when the statement starts
+ * (their logs are listed after it started, not taken from the read caches); the commit records `lineage`
+ * (statement, sources, target, sql).
  * INVALID_INPUT for refused statements, TABLE_NOT_FOUND for unknown tables, SCHEMA_MISMATCH from schema enforcement,
  * CANCELLED when `signal` aborts before the commit. A failed statement changes no table.
  */
@@ -195,13 +306,12 @@ export async function executeSql(ctx: SqlContext, sql: string): Promise<SqlResul
   progress(0.1, `analyzed ${stmt.kind} into ${target}`);
   check();
 
-  const instance = await DuckDBInstance.create(':memory:');
-  let conn: DuckDBConnection | null = null;
-  const interrupt = (): void => conn?.interrupt();
+  // The statement runs in a sandbox locked down before any of its SQL reaches DuckDB: only the warehouse folder.
+  const sandbox = await openSqlSandbox(warehouse.root);
+  const conn = sandbox.connection;
+  const interrupt = (): void => conn.interrupt();
   signal?.addEventListener('abort', interrupt);
   try {
-    conn = await instance.connect();
-    await conn.run("SET TimeZone='UTC'");
     const { sources, serialized } = await findSources(conn, stmt, known);
     progress(0.2, sources.length > 0 ? `reading ${sources.join(', ')}` : 'no source tables');
     await ctx.authorize?.({ kind: stmt.kind, target, sources });
@@ -211,22 +321,16 @@ export async function executeSql(ctx: SqlContext, sql: string): Promise<SqlResul
     if (stmt.kind === 'CREATE_TABLE_AS_SELECT') {
       if (await warehouse.exists(target)) {
         if (!stmt.ifNotExists) throw new LakehouseError('TABLE_EXISTS', `table ${target} already exists`, { table: target });
-        const existing = await warehouse.snapshot(target);
+        const existing = await warehouse.snapshot(target, { fresh: true });
         progress(1, `${target} already exists; nothing to do`);
         return { statement: stmt.kind, target, sources, version: existing.version, metrics: { skipped: 1 } };
       }
     } else {
-      snapshot = await warehouse.snapshot(target);
+      snapshot = await warehouse.snapshot(target, { fresh: true });
     }
 
-    // From here on the statement's SQL runs: DuckDB may touch only the warehouse folder, and settings are frozen.
-    const root = warehouse.root.endsWith(sep) ? warehouse.root : warehouse.root + sep;
-    await conn.run(`SET allowed_directories=[${quoteString(root)}]`);
-    await conn.run('SET enable_external_access=false');
-    await conn.run('SET lock_configuration=true');
-
     const pins = snapshot && sources.includes(target) ? { [target]: snapshot.version } : {};
-    const sourceVersions = await registerViews(conn, warehouse, sources, pins);
+    const sourceVersions = await registerViews(conn, warehouse, sources, pins, { fresh: true });
     progress(0.4, `registered views of ${sources.length} table(s)`);
     check();
 
@@ -290,7 +394,6 @@ export async function executeSql(ctx: SqlContext, sql: string): Promise<SqlResul
     throw e;
   } finally {
     signal?.removeEventListener('abort', interrupt);
-    conn?.closeSync();
-    instance.closeSync();
+    sandbox.close();
   }
 }

@@ -36,30 +36,34 @@ export function viewStatements(tables: readonly ViewSource[], attached: Readonly
   return out;
 }
 
-/** The snapshot of a table at a pinned version (the latest when unpinned). TABLE_NOT_FOUND names the table. */
-export async function pinnedSnapshot(warehouse: Warehouse, name: string, version?: number): Promise<Snapshot> {
-  const latest = await warehouse.snapshot(name);
+/**
+ * The snapshot of a table at a pinned version (the latest when unpinned: from the warehouse cache, or with `fresh`
+ * listed after this call). TABLE_NOT_FOUND names the table.
+ */
+export async function pinnedSnapshot(warehouse: Warehouse, name: string, version?: number, fresh = false): Promise<Snapshot> {
+  const latest = await warehouse.snapshot(name, { fresh });
   if (version === undefined || version === latest.version) return latest;
   return warehouse.snapshot(name, { version });
 }
 
 /**
  * Registers views over the given tables on a connection (see viewStatements), each at `versions[name]` or its latest
- * version, and returns the version each view reads. TABLE_NOT_FOUND names a missing table, FILE_NOT_FOUND a missing
- * data file.
+ * version (with `fresh`, as of this call rather than from the warehouse cache), and returns the version each view
+ * reads. TABLE_NOT_FOUND names a missing table, FILE_NOT_FOUND a missing data file.
  */
 export async function registerViews(
   conn: DuckDBConnection,
   warehouse: Warehouse,
   names: readonly string[],
   versions: Readonly<Record<string, number>> = {},
+  options: { fresh?: boolean } = {},
 ): Promise<Record<string, number>> {
   const pinned: Record<string, number> = {};
   const sources: ViewSource[] = [];
   for (const raw of names) {
     const { name } = parseTableName(raw);
     if (name in pinned) continue;
-    const snapshot = await pinnedSnapshot(warehouse, name, versions[name]);
+    const snapshot = await pinnedSnapshot(warehouse, name, versions[name], options.fresh ?? false);
     const plan = await planScan(snapshot);
     await assertFilesExist(snapshot.table.storage, plan);
     sources.push({ name, scanSql: compileScanSql(plan, { fileUrl: localFileUrl(snapshot.table.storage) }) });
