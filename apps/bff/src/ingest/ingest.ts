@@ -283,7 +283,7 @@ async function runIngest(
   const ref = warehouse.ref(name);
   try {
     if (signal?.aborted) throw cancelled();
-    let snapshot = (await warehouse.exists(name)) ? await warehouse.snapshot(name) : null;
+    let snapshot = (await warehouse.exists(name)) ? await warehouse.snapshot(name, { fresh: true }) : null;
     if (txn && snapshot && (snapshot.txns.get(txn.appId)?.version ?? -1) >= txn.version) {
       progress(1, `already ingested with idempotency key ${req.idempotencyKey}`);
       return result(name, snapshot.version, false, { rows: 0, files: 0, bytes: 0 }, false);
@@ -314,7 +314,7 @@ async function runIngest(
           } catch (e) {
             // Another upload created the table first: write to it instead.
             if (!isLakehouseError(e, 'TABLE_EXISTS') || attempt > 0) throw e;
-            snapshot = await warehouse.snapshot(name);
+            snapshot = await warehouse.snapshot(name, { fresh: true });
             if (txn && (snapshot.txns.get(txn.appId)?.version ?? -1) >= txn.version) return result(name, snapshot.version, false, { rows: 0, files: 0, bytes: 0 }, false);
             continue;
           }
@@ -324,7 +324,7 @@ async function runIngest(
         const writer = dateColumn ? engine.withConstantPartitions({ [dateColumn]: now.day }) : engine;
         if (plan.mode === 'overwrite') {
           const m = await overwrite(ref, writer, { sourceSql: source, mergeSchema: req.mergeSchema, snapshot, clock, userName });
-          const after = await warehouse.snapshot(name);
+          const after = await warehouse.snapshot(name, { fresh: true });
           progress(1, `overwrote ${name} at version ${m.version}`);
           const evolved = after.version === m.version && after.metadata.schemaString !== snapshot.metadata.schemaString;
           return result(name, m.version, false, { rows: m.numOutputRows, files: m.numFiles, bytes: m.numOutputBytes }, evolved);
@@ -343,7 +343,7 @@ async function runIngest(
       // rows (wrong width, bad quoting) fail as they are.
       if (signal?.aborted || !(isLakehouseError(e, 'SCHEMA_MISMATCH') || CSV_CONVERSION_ERROR.test(messageOf(e)))) throw e;
       progress(0.2, `re-reading ${req.fileName}: the column types its first ${CSV_SNIFF_SAMPLE_ROWS} rows suggest do not fit`);
-      snapshot = (await warehouse.exists(name)) ? await warehouse.snapshot(name) : null;
+      snapshot = (await warehouse.exists(name)) ? await warehouse.snapshot(name, { fresh: true }) : null;
       return await write(await pinnedCsvRead(engine.connection, req, layout, -1), snapshot);
     }
   } catch (e) {
