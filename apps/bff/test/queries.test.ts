@@ -97,7 +97,7 @@ describe.each(['pglite', 'postgres'] as const)('query history and saved queries 
     // A viewer may open the link but not read the data: the scan is refused per table.
     const denied = await s.call(`/api/tables/bronze.sales.orders/scan?version=0`, { token: vic.token });
     expect(denied.status).toBe(403);
-    expect((await denied.json()).message).toMatch(/vic \(viewer\) may not select/);
+    expect((await denied.json()).message).toMatch(/vic \(viewer\) may not read the data of/);
   });
 
   it.each([

@@ -79,6 +79,16 @@ export async function resolvePrincipal(catalog: CatalogStore, req: Request, cloc
   });
 }
 
+/** What a refused capability reads as in an error: "alice (viewer) may not write to silver.sales.orders". */
+const CAPABILITY_PHRASES: Record<Capability, [onTable: string, alone: string]> = {
+  read_metadata: ['read the metadata of', 'read table metadata'],
+  select: ['read the data of', 'read table data'],
+  edit_metadata: ['edit the metadata of', 'edit table metadata'],
+  modify: ['write to', 'write tables'],
+  manage: ['run maintenance on', 'run maintenance'],
+  admin: ['administer', 'manage users, tokens, grants or the audit log'],
+};
+
 /** Throws FORBIDDEN (after auditing the refusal) unless the caller has the capability on the table. */
 export async function requireCapability(
   catalog: CatalogStore,
@@ -90,7 +100,7 @@ export async function requireCapability(
   const p = principalOf(res);
   if (!can(p, capability, table)) {
     await auditRequest(catalog, res, action, table, 'denied', { capability, role: p.role });
-    throw new LakehouseError('FORBIDDEN', `${p.name} (${p.role}) may not ${capability.replace('_', ' ')}${table ? ` on ${table}` : ''}`, {
+    throw new LakehouseError('FORBIDDEN', `${p.name} (${p.role}) may not ${table ? `${CAPABILITY_PHRASES[capability][0]} ${table}` : CAPABILITY_PHRASES[capability][1]}`, {
       capability,
       table,
     });
