@@ -3,13 +3,14 @@
 // gate).
 import type { BenchResult, Benchmark } from './lib.js';
 import { apiLoad } from './api-load.js';
+import { browser } from './browser.js';
 import { commits } from './commits.js';
 import { ingest } from './ingest.js';
 import { environment, fmt, formatTable, timed, writeResult } from './lib.js';
 import { scanPlanning } from './scan-planning.js';
 import { snapshotLoad } from './snapshot-load.js';
 
-const BENCHMARKS: readonly Benchmark[] = [snapshotLoad, scanPlanning, ingest, commits, apiLoad];
+const BENCHMARKS: readonly Benchmark[] = [snapshotLoad, scanPlanning, ingest, commits, apiLoad, browser];
 
 function usage(): string {
   return ['usage: pnpm bench [name...]', 'benchmarks:', ...BENCHMARKS.map((b) => `  ${b.name.padEnd(16)} ${b.description}`)].join('\n');

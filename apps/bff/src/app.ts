@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
 import type { Health } from '@lakehouse/contracts';
 import { LakehouseError, type Clock } from '@lakehouse/core';
 import { z } from 'zod';
@@ -99,10 +100,65 @@ export function createApp(deps: AppDeps, extensions: ApiExtension[] = []): Expre
   });
 
   const dist = deps.config.webDist;
-  if (dist && existsSync(join(dist, 'index.html'))) {
-    app.use(express.static(dist, { index: false, maxAge: '1h' }));
-    app.get('/*splat', (_req, res) => res.sendFile(join(dist, 'index.html')));
-  }
+  if (dist && existsSync(join(dist, 'index.html'))) serveConsole(app, dist);
   app.use(errorHandler);
   return app;
+}
+
+/** Encodings of precompressed assets, in order of preference: the file suffix and the Content-Encoding. */
+const PRECOMPRESSED = [
+  { suffix: '.br', encoding: 'br' },
+  { suffix: '.gz', encoding: 'gzip' },
+] as const;
+
+/** Whether the request's Accept-Encoding allows `encoding` (listed without `q=0`). */
+function accepts(header: string | undefined, encoding: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [name, ...params] = part.trim().split(';');
+    if (name.trim().toLowerCase() !== encoding) return false;
+    const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    return q === undefined || Number(q) > 0;
+  });
+}
+
+/**
+ * Serves the built console: `assets/` (file names carry a content hash) cached for a year as immutable and sent
+ * precompressed when the build wrote a `.br`/`.gz` sibling and the browser accepts it (range requests get the plain
+ * file); index.html revalidated on every load (it names the current assets); any other path falls back to index.html
+ * (client-side routes). Assets missing from `assets/` answer 404.
+ */
+function serveConsole(app: Express, dist: string): void {
+  const assets = join(dist, 'assets');
+  const immutable = 'public, max-age=31536000, immutable';
+  app.use('/assets', async (req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || req.headers.range) return next();
+    let rel: string;
+    try {
+      rel = normalize(decodeURIComponent(req.path)).replace(/^[/\\]+/, '');
+    } catch {
+      return next();
+    }
+    if (!rel || rel.startsWith('..') || rel.includes(`${sep}..`) || rel.includes('\0')) return next();
+    res.vary('Accept-Encoding');
+    for (const { suffix, encoding } of PRECOMPRESSED) {
+      if (!accepts(req.headers['accept-encoding'], encoding)) continue;
+      const file = join(assets, rel + suffix);
+      if (!file.startsWith(assets + sep) || !(await stat(file).then((s) => s.isFile(), () => false))) continue;
+      res.type(extname(rel));
+      res.setHeader('Content-Encoding', encoding);
+      res.sendFile(file, { headers: { 'Cache-Control': immutable }, etag: true, lastModified: true, acceptRanges: false }, (err) => {
+        if (err && !res.headersSent) next(err);
+      });
+      return;
+    }
+    next();
+  });
+  app.use('/assets', express.static(assets, { index: false, immutable: true, maxAge: '365d' }));
+  // A missing hashed asset is an error, not a client-side route (an old page asking for a replaced build's chunk).
+  app.use('/assets', (req) => {
+    throw new LakehouseError('NOT_FOUND', `no console asset ${req.path}`);
+  });
+  app.use(express.static(dist, { index: false, maxAge: '1h' }));
+  app.get('/*splat', (_req, res) => res.sendFile(join(dist, 'index.html'), { headers: { 'Cache-Control': 'no-cache' } }));
 }

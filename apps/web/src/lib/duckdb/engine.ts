@@ -3,14 +3,22 @@ import ehWasm from 'duckdb-wasm/dist/duckdb-eh.wasm?url';
 import mvpWasm from 'duckdb-wasm/dist/duckdb-mvp.wasm?url';
 import ehWorker from 'duckdb-wasm/dist/duckdb-browser-eh.worker.js?url';
 import mvpWorker from 'duckdb-wasm/dist/duckdb-browser-mvp.worker.js?url';
+import { measure } from './timing.js';
 
 // The one DuckDB-WASM instance of the page: started on first use in a Web Worker (the async build), shared by the
 // SQL editor, the sample tab and the column profile. The worker is wrapped so that every HTTP request DuckDB makes
 // (synchronous XHR range reads of Parquet files) is counted: bytes received, and bytes that really crossed the
 // network (resource timing's transferSize; 0 when the browser cache answered).
+//
+// The wrapper also spares DuckDB round trips to the server for table data files, which Delta never rewrites in place
+// (a path is written once): DuckDB 0.9.2 sends a HEAD request for every file each time it binds or opens it, only
+// to learn its size, which the scan plan already gives (`registerFileSizes`); and it re-reads every file's Parquet
+// footer each time it opens the file (its metadata cache never hits for HTTP files, whose modification time it takes
+// to be "now"), so small byte ranges of those files are kept in memory and served again.
 
 /** Network counters of one file (keyed by URL path, without the signature's query string). */
 export interface FileTraffic {
+  /** HTTP requests sent (answers served from the worker's memory are not requests). */
   requests: number;
   /** Bytes DuckDB received (response bodies, cache hits included). */
   bytes: number;
@@ -35,19 +43,109 @@ export interface DuckDbEngine {
 }
 
 // Runs in the worker before DuckDB's own script: counts XHR traffic per file and answers snapshot requests on a
-// BroadcastChannel (DuckDB owns the worker's message port).
+// BroadcastChannel (DuckDB owns the worker's message port: the page's `{ __lh: 'sizes' }` messages are taken off it
+// before DuckDB's handler sees them, in order with DuckDB's own messages).
 const COUNTER_PRELUDE = `
 (() => {
   const channel = new BroadcastChannel(CHANNEL);
   const totals = { requests: 0, bytes: 0, networkBytes: 0, files: {} };
   const keyOf = (url) => { try { return new URL(url, self.location.href).pathname; } catch { return String(url); } };
+  const idOf = (url) => { try { const u = new URL(url, self.location.href); return u.origin + u.pathname; } catch { return String(url); } };
   const fileOf = (key) => totals.files[key] || (totals.files[key] = { requests: 0, bytes: 0, networkBytes: 0 });
+
+  // Sizes of immutable table data files by origin + path, and byte ranges of them already received.
+  const sizes = new Map();
+  const ranges = new Map();
+  const order = [];
+  let held = 0;
+  const MAX_RANGE = 1 << 20;
+  const BUDGET = 64 << 20;
+  const lookup = (id, start, end) => {
+    for (const s of ranges.get(id) || []) {
+      if (s.start <= start && end < s.start + s.bytes.byteLength) return s.bytes.slice(start - s.start, end - s.start + 1);
+    }
+    return null;
+  };
+  const remember = (id, start, buf) => {
+    if (!(buf instanceof ArrayBuffer) || buf.byteLength === 0 || buf.byteLength > MAX_RANGE) return;
+    const seg = { start, bytes: buf.slice(0) };
+    let list = ranges.get(id);
+    if (!list) ranges.set(id, (list = []));
+    list.push(seg);
+    order.push([id, seg]);
+    held += buf.byteLength;
+    while (held > BUDGET && order.length > 0) {
+      const [oldId, old] = order.shift();
+      const l = ranges.get(oldId) || [];
+      const i = l.indexOf(old);
+      if (i >= 0) l.splice(i, 1);
+      if (l.length === 0) ranges.delete(oldId);
+      held -= old.bytes.byteLength;
+    }
+  };
+  self.addEventListener('message', (e) => {
+    if (!e.data || (e.data.__lh !== 'sizes' && e.data.__lh !== 'ranges')) return;
+    e.stopImmediatePropagation();
+    if (e.data.__lh === 'sizes') {
+      for (const [url, size] of e.data.files) sizes.set(idOf(url), size);
+      return;
+    }
+    // Byte ranges the page fetched ahead (Parquet footers, in parallel): requests and network bytes of their files.
+    for (const r of e.data.ranges) {
+      remember(idOf(r.url), r.start, r.bytes);
+      const f = fileOf(keyOf(r.url));
+      f.requests++; f.networkBytes += r.bytes.byteLength; totals.requests++; totals.networkBytes += r.bytes.byteLength;
+    }
+  });
+
+  // A synchronous request answered without the network: the properties DuckDB reads, set on the instance.
+  const answer = (xhr, status, length, body) => {
+    const headers = { 'content-length': String(length) };
+    const value = (v) => ({ value: v, configurable: true });
+    Object.defineProperties(xhr, {
+      readyState: value(4),
+      status: value(status),
+      statusText: value(status === 206 ? 'Partial Content' : 'OK'),
+      response: value(body),
+      getResponseHeader: value((name) => headers[String(name).toLowerCase()] ?? null),
+    });
+  };
+
   const XHR = self.XMLHttpRequest;
   const open = XHR.prototype.open;
   const send = XHR.prototype.send;
-  XHR.prototype.open = function (method, url) { this.__lhUrl = String(url); return open.apply(this, arguments); };
+  const setRequestHeader = XHR.prototype.setRequestHeader;
+  XHR.prototype.open = function (method, url, async) {
+    this.__lh = { method: String(method).toUpperCase(), url: String(url), sync: async === false, range: null };
+    return open.apply(this, arguments);
+  };
+  XHR.prototype.setRequestHeader = function (name, value) {
+    if (this.__lh && String(name).toLowerCase() === 'range') this.__lh.range = String(value);
+    return setRequestHeader.apply(this, arguments);
+  };
   XHR.prototype.send = function () {
     const xhr = this;
+    const req = xhr.__lh || { method: 'GET', url: '', sync: false, range: null };
+    const id = idOf(req.url);
+    const size = req.sync ? sizes.get(id) : undefined;
+    const m = req.range ? /^bytes=(\\d+)-(\\d*)$/.exec(req.range) : null;
+    if (size !== undefined) {
+      if (req.method === 'HEAD') {
+        // DuckDB checks that the file exists (200 or 206) and takes its size from Content-Length (206 for a range).
+        answer(xhr, req.range ? 206 : 200, size, null);
+        return;
+      }
+      if (req.method === 'GET' && m && m[2] !== '') {
+        const hit = lookup(id, Number(m[1]), Math.min(Number(m[2]), size - 1));
+        if (hit) {
+          answer(xhr, 206, hit.byteLength, hit);
+          const f = fileOf(keyOf(req.url));
+          f.bytes += hit.byteLength;
+          totals.bytes += hit.byteLength;
+          return;
+        }
+      }
+    }
     let counted = false;
     const count = () => {
       if (counted || xhr.readyState !== 4) return;
@@ -57,8 +155,11 @@ const COUNTER_PRELUDE = `
         const r = xhr.response;
         if (r instanceof ArrayBuffer) n = r.byteLength; else if (typeof r === 'string') n = r.length; else if (r && r.size) n = r.size;
       } catch {}
-      const f = fileOf(keyOf(xhr.__lhUrl));
+      const f = fileOf(keyOf(req.url));
       f.requests++; f.bytes += n; totals.requests++; totals.bytes += n;
+      if (size !== undefined && req.method === 'GET' && m && xhr.status === 206) {
+        try { remember(id, Number(m[1]), xhr.response); } catch {}
+      }
     };
     xhr.addEventListener('loadend', count);
     try { return send.apply(this, arguments); } finally { count(); }
@@ -94,6 +195,12 @@ interface Running {
 
 let running: Running | null = null;
 let channel: BroadcastChannel | null = null;
+/** The worker of the engine running now, and file sizes told before it existed. */
+let engineWorker: Worker | null = null;
+let pendingSizes: [string, number][] = [];
+let pendingRanges: FileRange[] = [];
+/** Engine promises that have resolved (the engine is up, not just starting). */
+const ready = new WeakSet<Promise<DuckDbEngine>>();
 let snapshotSeq = 0;
 let epoch = 0;
 const restartListeners = new Set<() => void>();
@@ -101,6 +208,7 @@ const restartListeners = new Set<() => void>();
 async function start(): Promise<DuckDbEngine> {
   const t0 = performance.now();
   const duckdb = await import('duckdb-wasm');
+  measure('duckdb-import', t0);
   const abs = (u: string) => new URL(u, location.href).href;
   // The exception-handling build when the browser supports it, else the MVP build.
   const bundle = await duckdb.selectBundle({
@@ -113,8 +221,15 @@ async function start(): Promise<DuckDbEngine> {
   const worker = new Worker(blobUrl);
   channel?.close();
   channel = new BroadcastChannel(name);
+  engineWorker = worker;
+  if (pendingSizes.length > 0) worker.postMessage({ __lh: 'sizes', files: pendingSizes });
+  if (pendingRanges.length > 0) worker.postMessage({ __lh: 'ranges', ranges: pendingRanges }, pendingRanges.map((r) => r.bytes));
+  pendingSizes = [];
+  pendingRanges = [];
   const db = new duckdb.AsyncDuckDB(new duckdb.VoidLogger(), worker);
+  const t1 = performance.now();
   await db.instantiate(bundle.mainModule);
+  measure('duckdb-instantiate', t1);
   URL.revokeObjectURL(blobUrl);
   await db.open({ query: { castBigIntToDouble: false }, filesystem: { allowFullHTTPReads: true } });
   // Keep Parquet footers between queries: every query re-binds the views, which reads each file's metadata.
@@ -125,6 +240,7 @@ async function start(): Promise<DuckDbEngine> {
     await setup.close();
   }
   const version = await db.getVersion();
+  measure('duckdb-start', t0);
   return { db, version, startMs: performance.now() - t0 };
 }
 
@@ -136,9 +252,12 @@ function current(): Running {
     });
     lost.catch(() => undefined);
     const r: Running = { engine: start(), lost, lose };
-    r.engine.catch(() => {
-      if (running === r) running = null;
-    });
+    r.engine.then(
+      () => ready.add(r.engine),
+      () => {
+        if (running === r) running = null;
+      },
+    );
     running = r;
   }
   return running;
@@ -152,6 +271,11 @@ export function getDuckDb(): Promise<DuckDbEngine> {
 /** True once `getDuckDb()` has been called (the engine is starting or running). */
 export function duckDbRequested(): boolean {
   return running !== null;
+}
+
+/** True when the engine has started and is up (false while it is starting, and before `getDuckDb()`). */
+export function duckDbReady(): boolean {
+  return running !== null && ready.has(running.engine);
 }
 
 /** A promise that rejects when the engine running now is terminated by `restartDuckDb` (race worker calls against it). */
@@ -178,6 +302,8 @@ export async function restartDuckDb(reason: string): Promise<void> {
   const r = running;
   if (!r) return;
   running = null;
+  engineWorker = null;
+  pendingRanges = [];
   epoch++;
   r.lose(new Error(reason));
   const engine = await r.engine.catch(() => null);
@@ -221,6 +347,36 @@ export async function connect(): Promise<AsyncDuckDBConnection> {
   return db.connect();
 }
 
+/**
+ * Tells the engine the sizes of table data files (absolute URLs; the signature's query string may differ between
+ * plans): DuckDB then opens them without asking the server, and small byte ranges it read from them are served again
+ * from memory. Only for files that never change under their path (Delta data files). Told before the engine starts,
+ * the sizes are handed over when it does.
+ */
+export function registerFileSizes(files: readonly (readonly [url: string, size: number])[]): void {
+  const list = files.map(([url, size]): [string, number] => [url, size]);
+  if (engineWorker) engineWorker.postMessage({ __lh: 'sizes', files: list });
+  else pendingSizes.push(...list);
+}
+
+/** Bytes `[start, start + bytes.byteLength)` of a table data file (absolute URL), fetched ahead of DuckDB. */
+export interface FileRange {
+  url: string;
+  start: number;
+  bytes: ArrayBuffer;
+}
+
+/**
+ * Hands byte ranges of table data files (fetched ahead by the page, e.g. Parquet footers in parallel) to the engine:
+ * DuckDB's reads within them are then answered from memory. Counted as requests and network bytes of their files.
+ * The buffers are transferred (unusable afterwards). Only for files whose sizes were registered (`registerFileSizes`).
+ */
+export function registerFileRanges(ranges: readonly FileRange[]): void {
+  const list = [...ranges];
+  if (engineWorker) engineWorker.postMessage({ __lh: 'ranges', ranges: list }, list.map((r) => r.bytes));
+  else pendingRanges.push(...list);
+}
+
 /** The worker's cumulative network counters (answered once the worker is idle, so after any query that finished). */
 export async function networkCounters(): Promise<NetworkCounters> {
   await getDuckDb();
@@ -244,7 +400,10 @@ export async function networkCounters(): Promise<NetworkCounters> {
   });
 }
 
-/** Traffic between two snapshots, restricted to the given URL paths (all files when omitted). */
+/**
+ * Traffic between two snapshots, restricted to the given URL paths (all files when omitted); `files` counts the files
+ * DuckDB received bytes of (a file only opened, its size known, is not read).
+ */
 export function trafficBetween(before: NetworkCounters, after: NetworkCounters, paths?: Iterable<string>): FileTraffic & { files: number } {
   const keys = paths ? [...new Set(paths)] : Object.keys(after.files);
   const out = { requests: 0, bytes: 0, networkBytes: 0, files: 0 };
@@ -252,11 +411,10 @@ export function trafficBetween(before: NetworkCounters, after: NetworkCounters, 
     const a = after.files[k];
     if (!a) continue;
     const b = before.files[k] ?? { requests: 0, bytes: 0, networkBytes: 0 };
-    const requests = a.requests - b.requests;
-    if (requests <= 0) continue;
-    out.files++;
-    out.requests += requests;
-    out.bytes += a.bytes - b.bytes;
+    const bytes = a.bytes - b.bytes;
+    if (bytes > 0) out.files++;
+    out.requests += a.requests - b.requests;
+    out.bytes += bytes;
     out.networkBytes += a.networkBytes - b.networkBytes;
   }
   return out;

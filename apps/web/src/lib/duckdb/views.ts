@@ -10,10 +10,12 @@ import {
   type ReadPoint,
   type ScanFile,
   type ScanPlan,
+  type SchemaReconciliation,
   type TableRead,
 } from '@lakehouse/core';
 import { api } from '../api.js';
-import { connect, onDuckDbRestart } from './engine.js';
+import { connect, onDuckDbRestart, registerFileRanges, registerFileSizes } from './engine.js';
+import { measure } from './timing.js';
 
 // DuckDB views over warehouse tables, built from the BFF's scan plans: `layer.domain.table` and the flat
 // `layer_domain_table` for the latest version, `"layer"."domain"."table@vN"` / `...@t<timestamp>` for time travel.
@@ -45,7 +47,14 @@ const EXPIRY_MARGIN_MS = 120_000;
 /** A latest view older than this re-checks the table's version before use. */
 const LATEST_RECHECK_MS = 10_000;
 
+/** DuckDB-WASM reads a Parquet file's footer first: the 16 KiB-aligned block holding its last 8 bytes, to the end. */
+const FOOTER_BLOCK = 16_384;
+/** Footer fetches in flight at once. */
+const FOOTER_FETCHES = 6;
+
 const views = new Map<string, Entry>();
+/** URLs (without signature) of the files whose footers the engine running now was handed. */
+const footers = new Set<string>();
 const attached = new Set<string>();
 const schemas = new Set<string>();
 let ddl: Promise<unknown> = Promise.resolve();
@@ -53,6 +62,7 @@ let ddl: Promise<unknown> = Promise.resolve();
 // A restarted engine has none of the old views.
 onDuckDbRestart(() => {
   views.clear();
+  footers.clear();
   attached.clear();
   schemas.clear();
   ddl = Promise.resolve();
@@ -63,9 +73,12 @@ function keyOf(table: string, at: ReadPoint): string {
 }
 
 /** GET /api/tables/{name}/scan at a read point (the latest, a version or a timestamp). */
-export function fetchScan(table: string, at: ReadPoint, signal?: AbortSignal): Promise<ScanResponse> {
+export async function fetchScan(table: string, at: ReadPoint, signal?: AbortSignal): Promise<ScanResponse> {
   const query = at.kind === 'version' ? { version: at.version } : at.kind === 'timestamp' ? { timestamp: at.timestamp } : {};
-  return api(`/api/tables/${encodeURIComponent(table)}/scan`, ScanResponseSchema, { query, signal });
+  const t0 = performance.now();
+  const scan = await api(`/api/tables/${encodeURIComponent(table)}/scan`, ScanResponseSchema, { query, signal });
+  measure('plan', t0, { table, files: scan.files.length });
+  return scan;
 }
 
 /** The core's scan plan of a scan response; each file's `key` is its absolute signed URL. */
@@ -98,31 +111,83 @@ export function planOf(scan: ScanResponse, origin: string = location.origin): Sc
   };
 }
 
-/** The DuckDB statements creating the view(s) of a scan at a read point (layers attached and schemas created once). */
-function viewStatements(scan: ScanResponse, at: ReadPoint): string[] {
-  const { layer, domain, name } = parseTableName(scan.table);
-  const select = compileScanSql(planOf(scan), { fileUrl: (f) => f.key });
+/** The DuckDB statements attaching the layer and creating the domain schema, when not done yet. */
+function containerStatements(layer: string, domain: string): string[] {
   const out: string[] = [];
   if (!attached.has(layer)) out.push(`ATTACH ':memory:' AS ${quoteIdent(layer)}`);
   if (!schemas.has(`${layer}.${domain}`)) out.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(layer)}.${quoteIdent(domain)}`);
-  out.push(`CREATE OR REPLACE VIEW ${quoteIdent(layer)}.${quoteIdent(domain)}.${quoteIdent(readViewName(name, at))} AS ${select}`);
-  if (at.kind === 'latest') out.push(`CREATE OR REPLACE VIEW main.${quoteIdent(flatTableName(name))} AS SELECT * FROM ${quoteIdent(layer)}.${quoteIdent(domain)}.${quoteIdent(readViewName(name, at))}`);
   return out;
+}
+
+/** The DuckDB statements creating the view(s) of a scan at a read point, files' schemas reconciled as `schema` says. */
+function viewStatements(scan: ScanResponse, at: ReadPoint, schema: SchemaReconciliation): string[] {
+  const { layer, domain, name } = parseTableName(scan.table);
+  const select = compileScanSql(planOf(scan), { fileUrl: (f) => f.key, schema });
+  const view = `${quoteIdent(layer)}.${quoteIdent(domain)}.${quoteIdent(readViewName(name, at))}`;
+  const out = [`CREATE OR REPLACE VIEW ${view} AS ${select}`];
+  if (at.kind === 'latest') out.push(`CREATE OR REPLACE VIEW main.${quoteIdent(flatTableName(name))} AS SELECT * FROM ${view}`);
+  return out;
+}
+
+/**
+ * Fetches the footers of the files (the block DuckDB reads first) a few at a time and hands them to the engine (even
+ * before it runs), instead of DuckDB fetching them one after the other, synchronously, when it binds the view. A failed
+ * fetch is left to DuckDB.
+ */
+async function prefetchFooters(files: ScanResponse['files']): Promise<void> {
+  const todo = files
+    .map((f) => ({ url: new URL(f.url, location.origin), size: f.size }))
+    .filter((f) => f.size > 0 && !footers.has(f.url.origin + f.url.pathname));
+  let next = 0;
+  const fetchSome = async (): Promise<void> => {
+    while (next < todo.length) {
+      const { url, size } = todo[next++];
+      const start = Math.floor(Math.max(0, size - 8) / FOOTER_BLOCK) * FOOTER_BLOCK;
+      try {
+        const res = await fetch(url, { headers: { Range: `bytes=${start}-${size - 1}` } });
+        if (res.status !== 206) {
+          await res.body?.cancel();
+          continue;
+        }
+        footers.add(url.origin + url.pathname);
+        registerFileRanges([{ url: url.href, start, bytes: await res.arrayBuffer() }]);
+      } catch {
+        // DuckDB reads it itself.
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FOOTER_FETCHES, todo.length) }, fetchSome));
 }
 
 async function createViews(scan: ScanResponse, at: ReadPoint): Promise<void> {
   const { layer, domain } = parseTableName(scan.table);
+  // DuckDB asks the size of every file it opens (a HEAD request each time): the plan knows them already.
+  registerFileSizes(scan.files.map((f) => [new URL(f.url, location.origin).href, f.size]));
+  const tFooters = performance.now();
+  await prefetchFooters(scan.files);
+  measure('footers', tFooters, { table: scan.table, files: scan.files.length });
   // DDL is serialized: two tables of one layer must not both ATTACH it.
   const run = ddl.then(async () => {
+    const t0 = performance.now();
     const conn = await connect();
     try {
       if (!attached.has(layer)) {
         const known = await conn.query(`SELECT database_name FROM duckdb_databases() WHERE database_name = '${layer}'`);
         if (known.numRows > 0) attached.add(layer);
       }
-      for (const sql of viewStatements(scan, at)) await conn.query(sql);
+      for (const sql of containerStatements(layer, domain)) await conn.query(sql);
       attached.add(layer);
       schemas.add(`${layer}.${domain}`);
+      // One read_parquet over all files, reading only the columns a query needs; when DuckDB refuses it (a column of
+      // the schema that no file has yet, added by a metadata-only commit), the shape that also yields such columns.
+      let shape: SchemaReconciliation = 'union';
+      try {
+        for (const sql of viewStatements(scan, at, shape)) await conn.query(sql);
+      } catch {
+        shape = 'safe';
+        for (const sql of viewStatements(scan, at, shape)) await conn.query(sql);
+      }
+      measure('views', t0, { table: scan.table, files: scan.files.length, shape });
     } finally {
       await conn.close();
     }

@@ -1,0 +1,256 @@
+// compileScanSql: the shape of the SQL (one read_parquet, partition values by file name, deleted rows by file name and
+// row number) and what it yields in both engines it must serve: DuckDB for Node 1.5.6 (the BFF) and DuckDB-WASM
+// 0.9.2 (the browser; its Node build reads local files the same way). The oracle for the golden tables is the union
+// of single-file compiles, whose partition values are plain literals.
+import { createRequire } from 'node:module';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Snapshot, compileScanSql, planScan, type ScanColumn, type ScanFile, type ScanPlan, type SchemaReconciliation, type StructField } from '../src/index.js';
+import { FsStorage, localFileUrl } from '../src/node/index.js';
+import { EXPECTED, FIXTURES_DIR, fixtureRoot } from './support/fixtures.js';
+
+// --- DuckDB-WASM 0.9.2, the browser's engine, through its synchronous Node build (installed for apps/web) ---------
+interface WasmConnection {
+  query(sql: string): { toArray(): { toJSON(): Record<string, unknown> }[] };
+}
+const requireWeb = createRequire(new URL('../../../apps/web/package.json', import.meta.url));
+const wasmPath = requireWeb.resolve('duckdb-wasm/dist/duckdb-node-blocking.cjs');
+const wasmDist = wasmPath.slice(0, wasmPath.lastIndexOf('/') + 1);
+
+let node: DuckDBConnection;
+let wasm: WasmConnection;
+beforeAll(async () => {
+  node = await (await DuckDBInstance.create(':memory:')).connect();
+  await node.run("SET TimeZone='UTC'");
+  const lib = requireWeb(wasmPath) as {
+    createDuckDB: (bundles: unknown, logger: unknown, runtime: unknown) => Promise<{ instantiate(): Promise<unknown>; open(c: unknown): void; connect(): WasmConnection }>;
+    VoidLogger: new () => unknown;
+    NODE_RUNTIME: unknown;
+  };
+  const rt = lib.NODE_RUNTIME;
+  const bundle = (b: string) => ({ mainModule: `${wasmDist}duckdb-${b}.wasm`, mainWorker: `${wasmDist}duckdb-node-${b}.worker.cjs` });
+  const db = await lib.createDuckDB({ mvp: bundle('mvp'), eh: bundle('eh') }, new lib.VoidLogger(), rt);
+  await db.instantiate();
+  db.open({});
+  wasm = db.connect();
+}, 120_000);
+afterAll(() => node?.closeSync());
+
+type Engine = 'node' | 'wasm';
+const ENGINES: Engine[] = ['node', 'wasm'];
+const SHAPES: SchemaReconciliation[] = ['union', 'safe'];
+
+/** Rows of a query as JSON-safe objects with values as text (so that both engines compare equal). */
+async function rows(engine: Engine, sql: string): Promise<Record<string, string | null>[]> {
+  const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+  if (engine === 'node') {
+    const r = await node.runAndReadAll(sql);
+    return r.getRowObjectsJson().map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, text(v)])));
+  }
+  return wasm
+    .query(sql)
+    .toArray()
+    .map((r) => Object.fromEntries(Object.entries(r.toJSON()).map(([k, v]) => [k, text(v)])));
+}
+
+/** Sorted lines of a query's rows, every column as text (NULL as ∅), so that shapes and engines compare equal. */
+async function lines(engine: Engine, select: string, columns: readonly string[]): Promise<string[]> {
+  const text = columns.map((c) => `coalesce(CAST("${c.replace(/"/g, '""')}" AS VARCHAR), '∅')`).join(" || '|' || ");
+  return (await rows(engine, `SELECT ${text || "'x'"} AS v FROM (${select})`)).map((r) => r.v ?? '').sort();
+}
+
+/** Row count and a sum of per-row hashes (of every column as text): equal for equal multisets of rows. */
+async function fingerprint(engine: Engine, select: string, columns: readonly string[]): Promise<{ n: number; h: bigint }> {
+  const text = columns.map((c) => `coalesce(CAST("${c.replace(/"/g, '""')}" AS VARCHAR), '∅')`).join(" || '|' || ");
+  const r = await rows(engine, `SELECT count(*) AS n, CAST(coalesce(sum(CAST(hash(${text || "'x'"}) % 1000000007 AS BIGINT)), 0) AS VARCHAR) AS h FROM (${select})`);
+  return { n: Number(r[0].n), h: BigInt(r[0].h ?? '0') };
+}
+
+const loadTable = (name: string, version?: number) => Snapshot.load({ storage: new FsStorage(fixtureRoot(name)), tableKey: '' }, version === undefined ? {} : { version });
+
+// --- Shape ------------------------------------------------------------------------------------------------------------
+function col(name: string, type: ScanColumn['type'], isPartition = false, physicalName = name): ScanColumn {
+  const field: StructField = { name, type, nullable: true, metadata: {} };
+  return { name, physicalName, type, nullable: true, isPartition, field };
+}
+function file(path: string, partitionValues: Record<string, string | null> = {}, deletedRows?: number[]): ScanFile {
+  return { key: path, path, size: 100, partitionValues, numRecords: 10, deletionVector: null, deletedRows };
+}
+function plan(columns: ScanColumn[], files: ScanFile[]): ScanPlan {
+  return { version: 1, columns, partitionColumns: columns.filter((c) => c.isPartition).map((c) => c.name), columnMappingMode: 'none', files, totalFiles: files.length, predicate: null };
+}
+const url = { fileUrl: (f: ScanFile) => `/data/${f.path}` };
+const count = (s: string, re: RegExp) => (s.match(re) ?? []).length;
+
+describe('compileScanSql: shape', () => {
+  const partitioned = plan(
+    [col('id', 'long'), col('day', 'date', true), col('region', 'string', true)],
+    [file('a.parquet', { day: '2024-01-01', region: 'eu' }), file('b.parquet', { day: '2024-01-02', region: 'eu' }), file('c.parquet', { day: '2024-01-02', region: null })],
+  );
+
+  it.each([
+    ['union', 0],
+    ['safe', 1],
+  ] as const)('%s: one read_parquet over every file, %i UNION', (shape, unions) => {
+    const sql = compileScanSql(partitioned, { ...url, schema: shape });
+    expect(count(sql, /read_parquet\(/g)).toBe(1);
+    expect(count(sql, /UNION/g)).toBe(unions);
+    for (const f of ['a', 'b', 'c']) expect(sql).toContain(`'/data/${f}.parquet'`);
+    expect(sql).toContain('filename=true');
+    expect(sql).toContain('hive_partitioning=false');
+    expect(sql).not.toContain('file_row_number');
+  });
+
+  it('partition values by file name: the largest group is the ELSE branch; a shared value is a literal', () => {
+    const sql = compileScanSql(partitioned, { ...url, schema: 'union' });
+    expect(sql).toContain(`CASE WHEN filename IN ('/data/a.parquet') THEN CAST('2024-01-01' AS DATE) ELSE CAST('2024-01-02' AS DATE) END AS "day"`);
+    expect(sql).toContain(`CASE WHEN filename IN ('/data/c.parquet') THEN CAST(NULL AS VARCHAR) ELSE 'eu' END AS "region"`);
+    const one = compileScanSql(plan(partitioned.columns, [file('a.parquet', { day: '2024-01-01', region: 'eu' }), file('b.parquet', { day: '2024-01-01', region: 'eu' })]), url);
+    expect(one).toContain(`CAST('2024-01-01' AS DATE) AS "day"`);
+    expect(one).not.toContain('filename');
+  });
+
+  it('rows deleted by deletion vectors are dropped by file name and row number, in the same read_parquet', () => {
+    const p = plan([col('id', 'long')], [file('a.parquet', {}, [0, 3]), file('b.parquet'), file('c.parquet', {}, [7])]);
+    const sql = compileScanSql(p, { ...url, schema: 'union' });
+    expect(count(sql, /read_parquet\(/g)).toBe(1);
+    expect(sql).toContain('file_row_number=true');
+    expect(sql).toContain(`WHERE CASE filename WHEN '/data/a.parquet' THEN file_row_number NOT IN (0, 3) WHEN '/data/c.parquet' THEN file_row_number NOT IN (7) ELSE TRUE END`);
+  });
+
+  it('uniform: the files are read without union_by_name', () => {
+    const sql = compileScanSql(partitioned, { ...url, schema: 'uniform' });
+    expect(sql).not.toContain('union_by_name');
+    expect(count(sql, /UNION/g)).toBe(0);
+    expect(compileScanSql(partitioned, { ...url, schema: 'union' })).toContain('union_by_name=true');
+  });
+
+  it('one file: no union_by_name, no file name', () => {
+    const sql = compileScanSql(plan([col('id', 'long')], [file('a.parquet')]), { ...url, schema: 'union' });
+    expect(sql).toBe(`SELECT CAST("id" AS BIGINT) AS "id" FROM read_parquet(['/data/a.parquet'], hive_partitioning=false)`);
+  });
+
+  it('a data column named like a virtual column falls back to one read_parquet per partition value', () => {
+    const p = plan([col('filename', 'string'), col('day', 'date', true)], [file('a.parquet', { day: '2024-01-01' }), file('b.parquet', { day: '2024-01-02' })]);
+    const sql = compileScanSql(p, url);
+    expect(count(sql, /read_parquet\(/g)).toBe(2);
+    expect(sql).not.toContain('filename=true');
+  });
+
+  it('an empty plan is a typed SELECT without rows', () => {
+    expect(compileScanSql(plan([col('id', 'long'), col('day', 'date', true)], []), url)).toBe(`SELECT CAST(NULL AS BIGINT) AS "id", CAST(NULL AS DATE) AS "day" WHERE false`);
+  });
+});
+
+// --- Golden tables in both engines --------------------------------------------------------------------------------------
+const readable = Object.entries(EXPECTED)
+  .filter(([, e]) => !e.mustRefuse && e.rows !== null)
+  .map(([name]) => name);
+
+describe.each(ENGINES)('compileScanSql in DuckDB %s', (engine) => {
+  describe.each(SHAPES)('%s shape', (shape) => {
+    it.each(readable)('%s: same rows as one compile per file, expected count', async (name) => {
+      const s = await loadTable(name);
+      const p = await planScan(s);
+      const fileUrl = localFileUrl(s.table.storage);
+      const columns = p.columns.map((c) => c.name);
+      const whole = await fingerprint(engine, compileScanSql(p, { fileUrl, schema: shape }), columns);
+      expect(whole.n).toBe(EXPECTED[name].rows);
+      const perFile = { n: 0, h: 0n };
+      for (const f of p.files) {
+        const one = await fingerprint(engine, compileScanSql({ ...p, files: [f] }, { fileUrl, schema: 'safe' }), columns);
+        perFile.n += one.n;
+        perFile.h += one.h;
+      }
+      expect(whole).toEqual(perFile);
+    });
+  });
+
+  it.each(readable)('%s: the uniform shape (no union_by_name) gives the same rows when every file has one schema', async (name) => {
+    const s = await loadTable(name);
+    const p = await planScan(s);
+    const fileUrl = localFileUrl(s.table.storage);
+    const list = p.files.map((f) => `'${fileUrl(f).replace(/'/g, "''")}'`).join(', ');
+    const sigs = await rows(engine, `SELECT count(DISTINCT sig) AS n FROM (SELECT file_name, string_agg(concat_ws(' ', name, type, repetition_type, num_children, converted_type, scale, precision, field_id, logical_type), ',') AS sig FROM parquet_schema([${list}]) GROUP BY file_name)`);
+    const columns = p.columns.map((c) => c.name);
+    const union = await fingerprint(engine, compileScanSql(p, { fileUrl, schema: 'union' }), columns);
+    const uniform = Number(sigs[0].n) === 1;
+    // The check sees schema evolution (a column added after the first files were written).
+    if (name === 'delta-1.2.1-only-struct-stats') expect(uniform).toBe(false);
+    if (!uniform) return;
+    expect(await fingerprint(engine, compileScanSql(p, { fileUrl, schema: 'uniform' }), columns)).toEqual(union);
+  });
+
+  it('dat_multi_partitioned (null, escaped and emoji partition values) matches the DAT expected content', async () => {
+    const s = await loadTable('dat_multi_partitioned');
+    const p = await planScan(s);
+    const select = compileScanSql(p, { fileUrl: localFileUrl(s.table.storage), schema: 'union' });
+    const cols = p.columns.map((c) => c.name);
+    const expected = `SELECT * FROM read_parquet('${FIXTURES_DIR}dat_multi_partitioned/expected/latest/table_content.parquet')`;
+    // The expected file is read by DuckDB for Node in both cases (it is the oracle, not the engine under test).
+    expect(await lines(engine, select, cols)).toEqual(await lines('node', expected, cols));
+  });
+
+  it('column mapping: logical names from physical ones, partitioned by a mapped column with spaces', async () => {
+    const s = await loadTable('table_with_column_mapping');
+    const p = await planScan(s);
+    const r = await rows(engine, `SELECT count(*) AS n, count(DISTINCT "Company Very Short") AS companies FROM (${compileScanSql(p, { fileUrl: localFileUrl(s.table.storage), schema: 'union' })})`);
+    expect(Number(r[0].n)).toBe(5);
+    expect(Number(r[0].companies)).toBeGreaterThan(1);
+  });
+
+  it('schema evolution: a column older files lack reads as NULL for their rows', async () => {
+    const s = await loadTable('delta-1.2.1-only-struct-stats');
+    const p = await planScan(s);
+    const fileUrl = localFileUrl(s.table.storage);
+    const withCol: number[] = [];
+    for (const f of p.files) {
+      const one = await rows(engine, `SELECT count(new_column) AS n FROM (${compileScanSql({ ...p, files: [f] }, { fileUrl, schema: 'safe' })})`);
+      withCol.push(Number(one[0].n));
+    }
+    expect(withCol.some((n) => n === 0)).toBe(true);
+    const r = await rows(engine, `SELECT count(*) AS n, count(new_column) AS c FROM (${compileScanSql(p, { fileUrl, schema: 'union' })})`);
+    expect(Number(r[0].n)).toBe(EXPECTED['delta-1.2.1-only-struct-stats'].rows);
+    expect(Number(r[0].c)).toBe(withCol.reduce((a, b) => a + b, 0));
+  });
+
+  it('a column no file has yet: the union shape is refused when bound, the safe shape reads NULL', async () => {
+    const s = await loadTable('simple_table');
+    const p = await planScan(s);
+    const extra = col('added_later', 'string');
+    const evolved: ScanPlan = { ...p, columns: [...p.columns, extra] };
+    const fileUrl = localFileUrl(s.table.storage);
+    await expect(rows(engine, `SELECT count(*) FROM (${compileScanSql(evolved, { fileUrl, schema: 'union' })})`)).rejects.toThrow(/added_later/);
+    const r = await rows(engine, `SELECT count(*) AS n, count(added_later) AS c FROM (${compileScanSql(evolved, { fileUrl, schema: 'safe' })})`);
+    expect(Number(r[0].n)).toBe(EXPECTED.simple_table.rows);
+    expect(Number(r[0].c)).toBe(0);
+  });
+
+  it('deletion vectors: deleted rows are gone in both shapes', async () => {
+    const s = await loadTable('table-with-dv-small');
+    const p = await planScan(s);
+    expect(p.files.some((f) => (f.deletedRows ?? []).length > 0)).toBe(true);
+    for (const shape of SHAPES) {
+      const r = await rows(engine, `SELECT count(*) AS n FROM (${compileScanSql(p, { fileUrl: localFileUrl(s.table.storage), schema: shape })})`);
+      expect(Number(r[0].n)).toBe(EXPECTED['table-with-dv-small'].rows);
+    }
+  });
+});
+
+describe('compileScanSql: filters on partition columns skip files before they are read', () => {
+  it.each(ENGINES)('DuckDB %s pushes the filter into read_parquet as a file filter', async (engine) => {
+    const s = await loadTable('delta-0.8.0-partitioned');
+    const p = await planScan(s);
+    const view = compileScanSql(p, { fileUrl: localFileUrl(s.table.storage), schema: 'union' });
+    const target = p.files[p.files.length - 1];
+    const matching = p.files.filter((f) => p.partitionColumns.every((c) => f.partitionValues[c] === target.partitionValues[c]));
+    expect(matching.length).toBeLessThan(p.files.length);
+    const where = p.partitionColumns.map((c) => `"${c}" = '${target.partitionValues[c]}'`).join(' AND ');
+    const r = await rows(engine, `SELECT count(*) AS n FROM (${view}) WHERE ${where}`);
+    expect(Number(r[0].n)).toBeGreaterThan(0);
+    const plan = (await rows(engine, `EXPLAIN SELECT count(*) FROM (${view}) WHERE ${where}`)).map((x) => x.explain_value ?? '').join('\n');
+    expect(plan).toMatch(/File Filters/);
+    // DuckDB for Node also says how many files are left to scan.
+    if (engine === 'node') expect(plan).toContain(`Scanning Files: ${matching.length}/${p.files.length}`);
+  });
+});
