@@ -6,11 +6,12 @@ import { apiLoad } from './api-load.js';
 import { browser } from './browser.js';
 import { commits } from './commits.js';
 import { ingest } from './ingest.js';
+import { maintenance } from './maintenance.js';
 import { environment, fmt, formatTable, timed, writeResult } from './lib.js';
 import { scanPlanning } from './scan-planning.js';
 import { snapshotLoad } from './snapshot-load.js';
 
-const BENCHMARKS: readonly Benchmark[] = [snapshotLoad, scanPlanning, ingest, commits, apiLoad, browser];
+const BENCHMARKS: readonly Benchmark[] = [snapshotLoad, scanPlanning, ingest, commits, apiLoad, browser, maintenance];
 
 function usage(): string {
   return ['usage: pnpm bench [name...]', 'benchmarks:', ...BENCHMARKS.map((b) => `  ${b.name.padEnd(16)} ${b.description}`)].join('\n');

@@ -10,6 +10,8 @@ import type { Config } from './config.js';
 import { configurePrincipalCache } from './http/context.js';
 import { UrlSigner } from './http/signing.js';
 import { JobRunner } from './jobs/runner.js';
+import { maintenanceScheduler, type MaintenanceScheduler } from './maintenance/scheduler.js';
+import { maintenanceRouter } from './routes/maintenance.js';
 import { TableService } from './services/tables.js';
 import { EnginePool } from './warehouse/engines.js';
 import type { Ticker } from './warehouse/refreshing.js';
@@ -71,6 +73,8 @@ export interface RunningServer {
   deps: AppDeps;
   /** One-time login URL printed at first start (null when users already existed). */
   loginUrl: string | null;
+  /** Runs due maintenance schedules (polling unless disabled; `tick()` runs one round now). */
+  scheduler: MaintenanceScheduler;
   close(): Promise<void>;
 }
 
@@ -82,12 +86,17 @@ export async function startServer(
     extensions?: ApiExtension[];
     catalog?: CatalogStore;
     cache?: CacheOptions;
+    /** How often due maintenance schedules are looked for (default 60 s; 0 turns polling off). */
+    schedulerIntervalMs?: number;
   } = {},
 ): Promise<RunningServer> {
   const deps = await buildDeps(config, options.clock, options.catalog, options.cache);
   await deps.tables.syncRegistry();
   const firstToken = await ensureAdmin(deps.catalog);
-  const app = createApp(deps, options.extensions);
+  const app = createApp(deps, [maintenanceRouter, ...(options.extensions ?? [])]);
+  const scheduler = maintenanceScheduler(deps);
+  const pollMs = options.schedulerIntervalMs ?? 60_000;
+  if (pollMs > 0) scheduler.startPolling(pollMs);
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.on('error', reject);
@@ -99,7 +108,9 @@ export async function startServer(
     url,
     deps,
     loginUrl: firstToken ? `${url}/login#token=${firstToken}` : null,
+    scheduler,
     close: async () => {
+      scheduler.stop();
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await deps.catalog.close();

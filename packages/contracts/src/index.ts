@@ -326,3 +326,163 @@ export const SavedQuerySchema = z.object({
 export type SavedQuery = z.infer<typeof SavedQuerySchema>;
 /** GET /api/queries/saved. */
 export const SavedQueryListSchema = z.object({ items: z.array(SavedQuerySchema) });
+
+// ---- table maintenance (OPTIMIZE, VACUUM, checkpoints, schedules, health, advice) ----
+
+/** The maintenance operations the BFF runs as jobs (the job's `kind`). */
+export const MaintenanceKindSchema = z.enum(['optimize', 'vacuum', 'checkpoint']);
+/** A maintenance operation. */
+export type MaintenanceKind = z.infer<typeof MaintenanceKindSchema>;
+
+/** POST /api/tables/{name}/optimize: compaction, or Z-order clustering with `zorderBy`; `where` filters partitions. */
+export const OptimizeRequestSchema = z
+  .object({
+    where: z.string().max(10_000).optional(),
+    zorderBy: z.array(z.string().min(1)).max(16).optional(),
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+/** Body of an OPTIMIZE request. */
+export type OptimizeRequest = z.input<typeof OptimizeRequestSchema>;
+
+/** POST /api/tables/{name}/vacuum: dry run unless `dryRun: false`; a retention below the table's needs `allowShortRetention` (admins only). */
+export const VacuumRequestSchema = z
+  .object({
+    retentionHours: z.number().min(0).max(1_000_000).optional(),
+    dryRun: z.boolean().default(true),
+    allowShortRetention: z.boolean().default(false),
+  })
+  .strict();
+/** Body of a VACUUM request. */
+export type VacuumRequest = z.input<typeof VacuumRequestSchema>;
+
+/** POST /api/tables/{name}/checkpoint (no options). */
+export const CheckpointRequestSchema = z.object({}).strict();
+
+/** A maintenance job of a table as listed in its history (a Job whose kind is a MaintenanceKind). */
+export const MaintenanceJobListSchema = z.object({ items: z.array(JobSchema) });
+
+/** A bucket of the file-size histogram: files with `minBytes <= size < maxBytes` (maxBytes null = unbounded). */
+export const FileSizeBucketSchema = z.object({
+  label: z.string(),
+  minBytes: z.number(),
+  maxBytes: z.number().nullable(),
+  files: z.number().int(),
+  bytes: z.number(),
+});
+
+/** The last run of an operation as the table's Delta history records it. */
+export const LastRunSchema = z.object({ version: z.number().int(), timestamp: z.string(), metrics: z.record(z.string(), z.unknown()) }).nullable();
+
+/** GET /api/tables/{name}/health: layout and maintenance state of the latest version. */
+export const TableHealthSchema = z.object({
+  table: z.string(),
+  version: z.number().int(),
+  numFiles: z.number().int(),
+  totalBytes: z.number(),
+  targetFileSize: z.number(),
+  /** Files smaller than this count as small: min(8 MiB, targetFileSize / 4). */
+  smallFileThreshold: z.number(),
+  smallFiles: z.number().int(),
+  smallFileBytes: z.number(),
+  histogram: z.array(FileSizeBucketSchema),
+  partitions: z.object({
+    count: z.number().int(),
+    maxBytes: z.number(),
+    medianBytes: z.number(),
+    /** max / median bytes per partition (1 when unpartitioned or empty). */
+    skew: z.number(),
+  }),
+  lastCheckpointVersion: z.number().int().nullable(),
+  commitsSinceCheckpoint: z.number().int(),
+  /** Files removed from the table but still stored (only time travel reads them). */
+  timeTravel: z.object({ files: z.number().int(), bytes: z.number() }),
+  lastOptimize: LastRunSchema,
+  lastVacuum: LastRunSchema,
+  /** The running maintenance job holding the table's lock, or null. */
+  runningJobId: z.string().nullable(),
+  properties: z.record(z.string(), z.string()),
+});
+/** Health of a table. */
+export type TableHealth = z.infer<typeof TableHealthSchema>;
+
+/** One recommendation of the maintenance advisor, with the request that acts on it. */
+export const MaintenanceAdviceItemSchema = z.object({
+  table: z.string(),
+  kind: MaintenanceKindSchema,
+  /** Higher = more urgent; items are sorted by it, descending. */
+  score: z.number(),
+  /** A sentence for people, e.g. "412 files under 8 MiB: OPTIMIZE would write about 3 files". */
+  message: z.string(),
+  action: z.object({ method: z.literal('POST'), path: z.string(), body: z.record(z.string(), z.unknown()) }),
+});
+/** A recommendation. */
+export type MaintenanceAdviceItem = z.infer<typeof MaintenanceAdviceItemSchema>;
+/** GET /api/maintenance/advice: recommendations across all tables, most needed first. */
+export const MaintenanceAdviceSchema = z.object({ items: z.array(MaintenanceAdviceItemSchema), errors: z.array(z.object({ table: z.string(), message: z.string() })) });
+
+/** PATCH /api/tables/{name}/properties: table properties to set and unset (validated: retention, target size, checkpoint interval, CDF, append-only). */
+export const TablePropertiesPatchSchema = z
+  .object({
+    set: z.record(z.string(), z.string()).default({}),
+    unset: z.array(z.string()).default([]),
+  })
+  .strict();
+/** A property change. */
+export type TablePropertiesPatch = z.input<typeof TablePropertiesPatchSchema>;
+/** Answer of a property change. */
+export const TablePropertiesResultSchema = z.object({
+  version: z.number().int(),
+  committed: z.boolean(),
+  changed: z.array(z.string()),
+  protocolUpgraded: z.boolean(),
+  properties: z.record(z.string(), z.string()),
+});
+
+/** A maintenance schedule: run `kind` with `params` every `intervalMinutes` (e.g. optimize nightly = 1440, vacuum weekly = 10080). */
+export const MaintenanceScheduleSchema = z.object({
+  id: z.string(),
+  table: z.string(),
+  kind: MaintenanceKindSchema,
+  intervalMinutes: z.number().int(),
+  params: z.record(z.string(), z.unknown()),
+  enabled: z.boolean(),
+  nextRunAt: z.string(),
+  lastRunAt: z.string().nullable(),
+  lastJobId: z.string().nullable(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+});
+/** A schedule. */
+export type MaintenanceSchedule = z.infer<typeof MaintenanceScheduleSchema>;
+/** POST /api/tables/{name}/schedules (params: the body of the matching POST; vacuum schedules never delete below the table's retention). */
+export const CreateScheduleSchema = z
+  .object({
+    kind: MaintenanceKindSchema,
+    intervalMinutes: z.number().int().min(5).max(366 * 24 * 60),
+    params: z.record(z.string(), z.unknown()).default({}),
+    enabled: z.boolean().default(true),
+    /** First run (ISO-8601); default now + interval. */
+    firstRunAt: z.string().datetime().optional(),
+  })
+  .strict();
+/** A schedule to create. */
+export type CreateSchedule = z.input<typeof CreateScheduleSchema>;
+/** PATCH /api/schedules/{id}. */
+export const UpdateScheduleSchema = z
+  .object({
+    intervalMinutes: z.number().int().min(5).max(366 * 24 * 60).optional(),
+    params: z.record(z.string(), z.unknown()).optional(),
+    enabled: z.boolean().optional(),
+    nextRunAt: z.string().datetime().optional(),
+  })
+  .strict();
+/** A schedule change. */
+export type UpdateSchedule = z.input<typeof UpdateScheduleSchema>;
+/** GET /api/schedules and GET /api/tables/{name}/schedules. */
+export const MaintenanceScheduleListSchema = z.object({ items: z.array(MaintenanceScheduleSchema) });
+
+/** PUT /api/tables/{name}/properties: the complete set of user and editable Delta properties (others are unset). */
+export const TablePropertiesPutSchema = z.object({ properties: z.record(z.string(), z.string()) }).strict();
+/** A full replacement of the editable properties. */
+export type TablePropertiesPut = z.input<typeof TablePropertiesPutSchema>;

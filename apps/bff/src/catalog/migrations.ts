@@ -112,6 +112,35 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'maintenance locks and schedules',
+    statements: [
+      // At most one maintenance job per table: the row is the lock; an expired row may be taken over.
+      `CREATE TABLE maintenance_locks (
+        table_name text PRIMARY KEY,
+        owner text NOT NULL,
+        job_id text,
+        acquired_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL
+      )`,
+      `CREATE TABLE maintenance_schedules (
+        id text PRIMARY KEY,
+        table_name text NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('optimize', 'vacuum', 'checkpoint')),
+        interval_minutes integer NOT NULL CHECK (interval_minutes > 0),
+        params jsonb NOT NULL DEFAULT '{}'::jsonb,
+        enabled boolean NOT NULL DEFAULT true,
+        next_run_at timestamptz NOT NULL,
+        last_run_at timestamptz,
+        last_job_id text,
+        created_by text,
+        created_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE INDEX maintenance_schedules_due_idx ON maintenance_schedules (enabled, next_run_at)`,
+      `CREATE INDEX maintenance_schedules_table_idx ON maintenance_schedules (table_name)`,
+    ],
+  },
 ];
 
 /**

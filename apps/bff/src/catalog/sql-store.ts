@@ -1,5 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { PrivilegeSchema, RoleSchema, type AuditEntry, type ErrorBody, type Grant, type Job, type Privilege, type Role, type User } from '@lakehouse/contracts';
+import {
+  MaintenanceKindSchema,
+  PrivilegeSchema,
+  RoleSchema,
+  type AuditEntry,
+  type ErrorBody,
+  type Grant,
+  type Job,
+  type MaintenanceSchedule,
+  type Privilege,
+  type Role,
+  type User,
+} from '@lakehouse/contracts';
 import { LakehouseError } from '@lakehouse/core';
 import { sqlStateOf, type Db, type DbBackend } from './db.js';
 import { runMigrations } from './migrations.js';
@@ -8,9 +20,13 @@ import type {
   AuditInput,
   CatalogStore,
   JobUpdate,
+  LockAttempt,
+  MaintenanceLock,
   QueryHistoryEntry,
   QueryHistoryInput,
   SavedQuery,
+  ScheduleInput,
+  ScheduleUpdate,
   TableRecord,
   TokenRecord,
 } from './store.js';
@@ -510,6 +526,131 @@ export class SqlCatalogStore implements CatalogStore {
     if (current === null) throw new LakehouseError('INTERNAL', `setting ${key} vanished right after it was set`, { key });
     return current;
   }
+
+  // ---- maintenance locks and schedules ----
+
+  /**
+   * Takes a table's maintenance lock in one INSERT ... ON CONFLICT DO UPDATE ... WHERE expired statement: of concurrent
+   * callers (any instance) exactly one gets a free or expired lock; the others learn the holder.
+   */
+  async acquireMaintenanceLock(table: string, owner: string, ttlMs: number, now: string): Promise<LockAttempt> {
+    requireText(table, 'table');
+    requireText(owner, 'lock owner');
+    const at = isoParam(now, 'now');
+    const expires = expiryOf(at, ttlMs);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const rows = await this.db.query<LockRow>(
+        `INSERT INTO maintenance_locks (table_name, owner, job_id, acquired_at, expires_at) VALUES ($1, $2, NULL, $3::timestamptz, $4::timestamptz)
+         ON CONFLICT (table_name) DO UPDATE SET owner = EXCLUDED.owner, job_id = NULL, acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at
+         WHERE maintenance_locks.expires_at <= EXCLUDED.acquired_at OR maintenance_locks.owner = EXCLUDED.owner
+         RETURNING *`,
+        [table, owner, at, expires],
+      );
+      if (rows.length > 0) return { acquired: true, lock: toLock(rows[0]) };
+      const held = await this.db.query<LockRow>('SELECT * FROM maintenance_locks WHERE table_name = $1', [table]);
+      if (held.length > 0) return { acquired: false, holder: toLock(held[0]) };
+      // Released between the two statements: try again.
+    }
+    throw new LakehouseError('CONCURRENT_COMMIT', `the maintenance lock of ${table} is contended; try again`, { table });
+  }
+
+  /** Moves the lock's expiry to now + ttl (and records the job) while `owner` holds it. */
+  async renewMaintenanceLock(table: string, owner: string, ttlMs: number, now: string, jobId?: string): Promise<boolean> {
+    const at = isoParam(now, 'now');
+    const rows = await this.db.query(
+      `UPDATE maintenance_locks SET expires_at = $3::timestamptz, job_id = COALESCE($4, job_id) WHERE table_name = $1 AND owner = $2 RETURNING table_name`,
+      [table, owner, expiryOf(at, ttlMs), jobId ?? null],
+    );
+    return rows.length > 0;
+  }
+
+  /** Deletes the lock row when `owner` holds it. */
+  async releaseMaintenanceLock(table: string, owner: string): Promise<boolean> {
+    const rows = await this.db.query('DELETE FROM maintenance_locks WHERE table_name = $1 AND owner = $2 RETURNING table_name', [table, owner]);
+    return rows.length > 0;
+  }
+
+  /** The lock when it has not expired at `now`. */
+  async getMaintenanceLock(table: string, now: string): Promise<MaintenanceLock | null> {
+    const rows = await this.db.query<LockRow>('SELECT * FROM maintenance_locks WHERE table_name = $1 AND expires_at > $2::timestamptz', [table, isoParam(now, 'now')]);
+    return rows.length === 0 ? null : toLock(rows[0]);
+  }
+
+  /** Inserts a schedule after checking kind, interval and first run time. */
+  async createSchedule(input: ScheduleInput): Promise<MaintenanceSchedule> {
+    requireText(input.table, 'table');
+    checkSchedule(input.kind, input.intervalMinutes);
+    const rows = await this.db.query<ScheduleRow>(
+      `INSERT INTO maintenance_schedules (id, table_name, kind, interval_minutes, params, enabled, next_run_at, created_by)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::timestamptz, $8) RETURNING *`,
+      [randomUUID(), input.table, input.kind, input.intervalMinutes, JSON.stringify(input.params ?? {}), input.enabled, isoParam(input.nextRunAt, 'nextRunAt'), input.createdBy],
+    );
+    return toSchedule(rows[0]);
+  }
+
+  /** The schedule, or null. */
+  async getSchedule(id: string): Promise<MaintenanceSchedule | null> {
+    const rows = await this.db.query<ScheduleRow>('SELECT * FROM maintenance_schedules WHERE id = $1', [id]);
+    return rows.length === 0 ? null : toSchedule(rows[0]);
+  }
+
+  /** Schedules by table, kind, id. */
+  async listSchedules(filter: { table?: string } = {}): Promise<MaintenanceSchedule[]> {
+    const rows =
+      filter.table === undefined
+        ? await this.db.query<ScheduleRow>('SELECT * FROM maintenance_schedules ORDER BY table_name, kind, id')
+        : await this.db.query<ScheduleRow>('SELECT * FROM maintenance_schedules WHERE table_name = $1 ORDER BY kind, id', [filter.table]);
+    return rows.map(toSchedule);
+  }
+
+  /** Updates the given fields; NOT_FOUND when absent. */
+  async updateSchedule(id: string, update: ScheduleUpdate): Promise<MaintenanceSchedule> {
+    const sets: string[] = [];
+    const params: unknown[] = [id];
+    const set = (column: string, value: unknown, cast = ''): void => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}${cast}`);
+    };
+    if (update.intervalMinutes !== undefined) {
+      checkSchedule('optimize', update.intervalMinutes);
+      set('interval_minutes', update.intervalMinutes);
+    }
+    if (update.params !== undefined) set('params', JSON.stringify(update.params), '::jsonb');
+    if (update.enabled !== undefined) set('enabled', update.enabled);
+    if (update.nextRunAt !== undefined) set('next_run_at', isoParam(update.nextRunAt, 'nextRunAt'), '::timestamptz');
+    if (update.lastRunAt !== undefined) set('last_run_at', update.lastRunAt === null ? null : isoParam(update.lastRunAt, 'lastRunAt'), '::timestamptz');
+    if (update.lastJobId !== undefined) set('last_job_id', update.lastJobId);
+    const rows =
+      sets.length === 0
+        ? await this.db.query<ScheduleRow>('SELECT * FROM maintenance_schedules WHERE id = $1', params)
+        : await this.db.query<ScheduleRow>(`UPDATE maintenance_schedules SET ${sets.join(', ')} WHERE id = $1 RETURNING *`, params);
+    if (rows.length === 0) throw new LakehouseError('NOT_FOUND', `schedule ${id} not found`, { scheduleId: id });
+    return toSchedule(rows[0]);
+  }
+
+  /** Deletes a schedule. */
+  async deleteSchedule(id: string): Promise<boolean> {
+    const rows = await this.db.query('DELETE FROM maintenance_schedules WHERE id = $1 RETURNING id', [id]);
+    return rows.length > 0;
+  }
+
+  /**
+   * One UPDATE over the due rows (locked with FOR UPDATE SKIP LOCKED, re-checked after locking) that moves each
+   * `next_run_at` to the first slot after `now` and sets `last_run_at`; returns the claimed schedules.
+   */
+  async claimDueSchedules(now: string, limit = 100): Promise<MaintenanceSchedule[]> {
+    const at = isoParam(now, 'now');
+    const rows = await this.db.query<ScheduleRow>(
+      `UPDATE maintenance_schedules s
+         SET next_run_at = s.next_run_at + (s.interval_minutes * (floor(extract(epoch from ($1::timestamptz - s.next_run_at)) / 60 / s.interval_minutes) + 1)) * interval '1 minute',
+             last_run_at = $1::timestamptz
+       WHERE s.id IN (SELECT id FROM maintenance_schedules WHERE enabled AND next_run_at <= $1::timestamptz ORDER BY next_run_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         AND s.enabled AND s.next_run_at <= $1::timestamptz
+       RETURNING *`,
+      [at, limit],
+    );
+    return rows.map(toSchedule);
+  }
 }
 
 // ---- helpers ----
@@ -627,6 +768,60 @@ function toSavedQuery(r: SavedQueryRow): SavedQuery {
     name: r.name,
     sql: r.sql,
     tableVersions: (json(r.table_versions) ?? {}) as Record<string, number>,
+    createdAt: iso(r.created_at),
+  };
+}
+
+interface LockRow {
+  table_name: string;
+  owner: string;
+  job_id: string | null;
+  acquired_at: unknown;
+  expires_at: unknown;
+}
+
+interface ScheduleRow {
+  id: string;
+  table_name: string;
+  kind: string;
+  interval_minutes: unknown;
+  params: unknown;
+  enabled: boolean;
+  next_run_at: unknown;
+  last_run_at: unknown;
+  last_job_id: string | null;
+  created_by: string | null;
+  created_at: unknown;
+}
+
+function expiryOf(at: string, ttlMs: number): string {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new LakehouseError('INVALID_INPUT', `lock ttl must be a positive number of milliseconds, got ${ttlMs}`, { ttlMs });
+  return new Date(Date.parse(at) + ttlMs).toISOString();
+}
+
+function checkSchedule(kind: string, intervalMinutes: number): void {
+  if (!MaintenanceKindSchema.safeParse(kind).success) throw new LakehouseError('INVALID_INPUT', `unknown maintenance kind "${kind}"`, { kind });
+  if (!Number.isInteger(intervalMinutes) || intervalMinutes <= 0) {
+    throw new LakehouseError('INVALID_INPUT', `schedule interval must be a positive whole number of minutes, got ${intervalMinutes}`, { intervalMinutes });
+  }
+}
+
+function toLock(r: LockRow): MaintenanceLock {
+  return { table: r.table_name, owner: r.owner, jobId: r.job_id, acquiredAt: iso(r.acquired_at), expiresAt: iso(r.expires_at) };
+}
+
+function toSchedule(r: ScheduleRow): MaintenanceSchedule {
+  return {
+    id: r.id,
+    table: r.table_name,
+    kind: r.kind as MaintenanceSchedule['kind'],
+    intervalMinutes: Number(r.interval_minutes),
+    params: (json(r.params) ?? {}) as Record<string, unknown>,
+    enabled: r.enabled,
+    nextRunAt: iso(r.next_run_at),
+    lastRunAt: isoOrNull(r.last_run_at),
+    lastJobId: r.last_job_id,
+    createdBy: r.created_by,
     createdAt: iso(r.created_at),
   };
 }

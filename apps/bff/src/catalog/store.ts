@@ -1,4 +1,4 @@
-import type { AuditEntry, Grant, Job, Privilege, Role, User } from '@lakehouse/contracts';
+import type { AuditEntry, Grant, Job, MaintenanceKind, MaintenanceSchedule, Privilege, Role, User } from '@lakehouse/contracts';
 
 /** A stored token (the secret itself is never stored, only its SHA-256 hash). */
 export interface TokenRecord {
@@ -80,6 +80,41 @@ export interface SavedQuery {
   createdAt: string;
 }
 
+/** The holder of a table's maintenance lock. */
+export interface MaintenanceLock {
+  table: string;
+  /** Random token of the acquirer (only it may renew or release). */
+  owner: string;
+  /** The job running under the lock (null between acquiring and starting the job). */
+  jobId: string | null;
+  acquiredAt: string;
+  expiresAt: string;
+}
+
+/** Outcome of trying to take a table's maintenance lock. */
+export type LockAttempt = { acquired: true; lock: MaintenanceLock } | { acquired: false; holder: MaintenanceLock };
+
+/** A schedule to store. */
+export interface ScheduleInput {
+  table: string;
+  kind: MaintenanceKind;
+  intervalMinutes: number;
+  params: Record<string, unknown>;
+  enabled: boolean;
+  nextRunAt: string;
+  createdBy: string | null;
+}
+
+/** Fields of a schedule that may change. */
+export interface ScheduleUpdate {
+  intervalMinutes?: number;
+  params?: Record<string, unknown>;
+  enabled?: boolean;
+  nextRunAt?: string;
+  lastRunAt?: string | null;
+  lastJobId?: string | null;
+}
+
 /**
  * Everything the BFF keeps that Delta has no place for. One schema and one set of migrations serve embedded PGlite
  * and PostgreSQL; every method is safe to call concurrently from several BFF instances sharing one database.
@@ -144,4 +179,31 @@ export interface CatalogStore {
   getSetting(key: string): Promise<string | null>;
   /** Sets a setting only if it is not set yet; returns the value in force (safe across instances). */
   setSettingIfAbsent(key: string, value: string): Promise<string>;
+
+  /**
+   * Takes the maintenance lock of a table for `ttlMs` unless another owner holds an unexpired one (atomic: one
+   * statement, safe across instances sharing the database); a lock past its expiry is taken over.
+   */
+  acquireMaintenanceLock(table: string, owner: string, ttlMs: number, now: string): Promise<LockAttempt>;
+  /** Extends the lock and/or records its job; false when `owner` no longer holds it. */
+  renewMaintenanceLock(table: string, owner: string, ttlMs: number, now: string, jobId?: string): Promise<boolean>;
+  /** Releases the lock if `owner` holds it; false otherwise. */
+  releaseMaintenanceLock(table: string, owner: string): Promise<boolean>;
+  /** The unexpired lock of a table, or null. */
+  getMaintenanceLock(table: string, now: string): Promise<MaintenanceLock | null>;
+
+  /** Stores a maintenance schedule under a new id; INVALID_INPUT for a bad kind or interval. */
+  createSchedule(input: ScheduleInput): Promise<MaintenanceSchedule>;
+  getSchedule(id: string): Promise<MaintenanceSchedule | null>;
+  /** Schedules (of one table when given), by table then kind. */
+  listSchedules(filter?: { table?: string }): Promise<MaintenanceSchedule[]>;
+  /** Changes a schedule; NOT_FOUND when absent. */
+  updateSchedule(id: string, update: ScheduleUpdate): Promise<MaintenanceSchedule>;
+  /** Deletes a schedule; false when absent. */
+  deleteSchedule(id: string): Promise<boolean>;
+  /**
+   * Claims the enabled schedules due at `now`: each one's `next_run_at` moves forward by its interval (past `now`) in
+   * the same statement, so of several instances polling at once exactly one gets each due run.
+   */
+  claimDueSchedules(now: string, limit?: number): Promise<MaintenanceSchedule[]>;
 }

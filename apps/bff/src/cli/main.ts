@@ -11,7 +11,8 @@ import { EnginePool } from '../warehouse/engines.js';
 import { Warehouse } from '../warehouse/warehouse.js';
 import { ensureDemoWarehouse } from '../demo/demo.js';
 import { exitCodeFor, formatError } from './errors.js';
-import { tableCheckpoint, tableCreate, tableDelete, tableHistory, tableInfo, tableScan, tableWrite, type Out } from './table.js';
+import { tableCheckpointNow, tableOptimize, tableVacuum } from './maintenance.js';
+import { tableCreate, tableDelete, tableHistory, tableInfo, tableScan, tableWrite, type Out } from './table.js';
 
 const HELP = `lakehouse: Delta Lake tables from the shell
 
@@ -27,7 +28,10 @@ usage:
   lakehouse table append <path> <file> [--format csv|json|parquet] [--merge-schema]
   lakehouse table overwrite <path> <file> [--replace-where SQL] [--merge-schema]
   lakehouse table delete <path> --where SQL
-  lakehouse table checkpoint <path>
+  lakehouse table checkpoint <path|name> [--json]
+  lakehouse table optimize <path|name> [--where SQL] [--zorder-by a,b] [--dry-run] [--json]
+  lakehouse table vacuum <path|name> [--retention-hours N] [--allow-short-retention] [--dry-run] [--json]
+                         (<name> is layer.domain.table under --warehouse DIR; vacuum deletes unless --dry-run)
 
 exit codes: 0 success, 2 table refused (unsupported feature, not a Delta table, corrupt log), 1 other errors`;
 
@@ -137,7 +141,13 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
           await tableDelete(rest, out);
           return 0;
         case 'checkpoint':
-          await tableCheckpoint(rest, out);
+          await tableCheckpointNow(rest, out);
+          return 0;
+        case 'optimize':
+          await tableOptimize(rest, out);
+          return 0;
+        case 'vacuum':
+          await tableVacuum(rest, out);
           return 0;
       }
       throw new LakehouseError('INVALID_INPUT', `unknown table command "${sub ?? ''}"; run "lakehouse help"`);

@@ -11,7 +11,6 @@ import {
   overwrite,
   readHistory,
   typeToString,
-  writeCheckpoint,
   type DataType,
   type StructField,
   type StructType,
@@ -273,13 +272,4 @@ export async function tableDelete(args: string[], out: Out): Promise<void> {
   const engine = await DuckDbEngine.create();
   const m = await deleteRows(tableAt(path), engine, { predicate: values.where });
   out(values.json ? JSON.stringify(m) : m.committed ? `deleted ${m.numDeletedRows} rows (rewrote ${m.numAddedFiles} files, removed ${m.numRemovedFiles}): version ${m.version}` : 'no rows matched; nothing committed');
-}
-
-/** `table checkpoint`: writes a checkpoint of the latest version. */
-export async function tableCheckpoint(args: string[], out: Out): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-  const path = requirePath(positionals, 'table checkpoint <path>');
-  const s = await Snapshot.load(tableAt(path));
-  const m = await writeCheckpoint(s);
-  out(values.json ? JSON.stringify(m) : m.written ? `checkpoint written at version ${m.version} (${m.numAddFiles} files, ${formatBytes(m.sizeInBytes)})` : `a checkpoint for version ${m.version} already exists`);
 }
