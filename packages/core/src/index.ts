@@ -32,6 +32,7 @@ export * from './catalog/table-name.js';
 export * from './delta/operations/update.js';
 export * from './delta/operations/merge.js';
 export * from './sql/rewrite.js';
+export * from './delta/parquet-footer.js';
 export * from './sql/lexer.js';
 export * from './delta/operations/progress.js';
 export * from './delta/operations/zorder.js';

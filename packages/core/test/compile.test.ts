@@ -2,10 +2,11 @@
 // row number) and what it yields in both engines it must serve: DuckDB for Node 1.5.6 (the BFF) and DuckDB-WASM
 // 0.9.2 (the browser; its Node build reads local files the same way). The oracle for the golden tables is the union
 // of single-file compiles, whose partition values are plain literals.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Snapshot, compileScanSql, planScan, type ScanColumn, type ScanFile, type ScanPlan, type SchemaReconciliation, type StructField } from '../src/index.js';
+import { Snapshot, compileScanSql, parquetTopLevelColumns, planScan, type ScanColumn, type ScanFile, type ScanPlan, type SchemaReconciliation, type StructField } from '../src/index.js';
 import { FsStorage, localFileUrl } from '../src/node/index.js';
 import { EXPECTED, FIXTURES_DIR, fixtureRoot } from './support/fixtures.js';
 
@@ -179,6 +180,41 @@ describe.each(ENGINES)('compileScanSql in DuckDB %s', (engine) => {
     if (name === 'delta-1.2.1-only-struct-stats') expect(uniform).toBe(false);
     if (!uniform) return;
     expect(await fingerprint(engine, compileScanSql(p, { fileUrl, schema: 'uniform' }), columns)).toEqual(union);
+  });
+
+  it.each(readable)('%s: files grouped by their footer columns (no union_by_name) give the same rows', async (name) => {
+    const s = await loadTable(name);
+    const p = await planScan(s);
+    const fileUrl = localFileUrl(s.table.storage);
+    const columnsByKey = new Map<string, string[] | null>();
+    for (const f of p.files) {
+      const bytes = readFileSync(fileUrl(f));
+      // The same tail the browser fetches: the 16 KiB-aligned block holding the last 8 bytes, to the end.
+      const start = Math.floor(Math.max(0, bytes.length - 8) / 16_384) * 16_384;
+      const tail = bytes.subarray(start);
+      const columns = parquetTopLevelColumns(tail.buffer.slice(tail.byteOffset, tail.byteOffset + tail.byteLength));
+      columnsByKey.set(f.key, columns);
+      // Nested fields never count as top-level columns: the names are exactly DuckDB's.
+      // (A footer longer than the tail gives null: the files are then read with union_by_name.)
+      const described = await rows('node', `DESCRIBE SELECT * FROM read_parquet('${fileUrl(f).replace(/'/g, "''")}', hive_partitioning=false)`);
+      if (columns !== null) expect(columns).toEqual(described.map((r) => r.column_name));
+    }
+    const groups = new Set([...columnsByKey.values()].map((c) => JSON.stringify(c)));
+    if (name === 'delta-1.2.1-only-struct-stats') expect(groups.size).toBeGreaterThan(1);
+    const grouped = compileScanSql(p, { fileUrl, schema: 'union', fileColumns: (f) => columnsByKey.get(f.key) });
+    if (p.files.length > 1 && [...columnsByKey.values()].every((c) => c !== null)) expect(grouped).not.toContain('union_by_name');
+    const columns = p.columns.map((c) => c.name);
+    expect(await fingerprint(engine, grouped, columns)).toEqual(await fingerprint(engine, compileScanSql(p, { fileUrl, schema: 'union' }), columns));
+  });
+
+  it('parquetTopLevelColumns: null for a tail that is not a whole Parquet footer', () => {
+    expect(parquetTopLevelColumns(new ArrayBuffer(4))).toBeNull();
+    expect(parquetTopLevelColumns(new TextEncoder().encode('not a parquet file at all').buffer)).toBeNull();
+    // A footer claiming more bytes than the tail holds.
+    const cut = new Uint8Array(16);
+    new DataView(cut.buffer).setUint32(8, 1000, true);
+    cut.set(new TextEncoder().encode('PAR1'), 12);
+    expect(parquetTopLevelColumns(cut.buffer)).toBeNull();
   });
 
   it('dat_multi_partitioned (null, escaped and emoji partition values) matches the DAT expected content', async () => {

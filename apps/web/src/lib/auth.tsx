@@ -70,6 +70,20 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     retry: (n, e) => n < 2 && !(e as ApiError).code?.startsWith('UNAUTH'),
   });
 
+  // Once signed in, start DuckDB-WASM while the browser is idle: its ~1.5 s start then overlaps reading the catalog
+  // instead of delaying the first query. Loaded by a dynamic import, so the initial JS stays small.
+  const signedIn = token !== null && me.data !== undefined;
+  useEffect(() => {
+    if (!signedIn) return;
+    const start = (): void => void import('./duckdb/engine.js').then((m) => m.getDuckDb()).catch(() => undefined);
+    if (typeof requestIdleCallback === 'function') {
+      const id = requestIdleCallback(start, { timeout: 1_000 });
+      return () => cancelIdleCallback(id);
+    }
+    const id = setTimeout(start, 200);
+    return () => clearTimeout(id);
+  }, [signedIn]);
+
   const value = useMemo<AuthState>(() => {
     const status = token === null ? 'signed-out' : me.data ? 'signed-in' : 'checking';
     return { status, me: me.data ?? null, notice, error: token !== null && me.error ? me.error : null, signIn, signOut };

@@ -27,6 +27,12 @@ export interface CompileOptions {
   fileUrl: (file: ScanFile) => string;
   /** See `SchemaReconciliation`; default `safe`. */
   schema?: SchemaReconciliation;
+  /**
+   * The top-level physical column names of a file, when known (e.g. from its footer). When every file's are known,
+   * files are read in groups of one column set each without `union_by_name` (DuckDB then opens only the first file
+   * of a group to bind), and the groups are combined by name.
+   */
+  fileColumns?: (file: ScanFile) => readonly string[] | null | undefined;
 }
 
 /** Virtual columns `read_parquet` adds (`filename=true`, `file_row_number=true`); a data column of that name blocks them. */
@@ -150,7 +156,15 @@ export function compileScanSql(plan: ScanPlan, options: CompileOptions): string 
     const value = c.isPartition ? (partitionSql.get(c.name) as string) : logicalValue(quoteIdent(c.physicalName), c.type, mode, 0);
     return `${value} AS ${quoteIdent(c.name)}`;
   });
-  const files = readParquet([...urls.values()], { unionByName: schema !== 'uniform' && plan.files.length > 1, filename: needsFilename, rowNumber: withDeletes.length > 0 });
+  const flags = { filename: needsFilename, rowNumber: withDeletes.length > 0 };
+  const columnSets = options.fileColumns ? plan.files.map((f) => options.fileColumns?.(f)) : [];
+  let files: string;
+  if (options.fileColumns && plan.files.length > 1 && columnSets.every((c) => c != null)) {
+    const groups = [...groupBy(plan.files, (f) => JSON.stringify(options.fileColumns?.(f)))].map(([, fs]) => readParquet(fs.map(urlOf), { ...flags, unionByName: false }));
+    files = groups.length === 1 ? groups[0] : `(${groups.map((g) => `SELECT * FROM ${g}`).join(' UNION ALL BY NAME ')})`;
+  } else {
+    files = readParquet([...urls.values()], { ...flags, unionByName: schema !== 'uniform' && plan.files.length > 1 });
+  }
   const source = schema === 'safe' ? `(${typedEmpty(plan)} UNION ALL BY NAME SELECT * FROM ${files})` : files;
   let where = '';
   if (withDeletes.length > 0) {

@@ -2,6 +2,7 @@ import { ScanResponseSchema, type ScanResponse } from '@lakehouse/contracts';
 import {
   compileScanSql,
   flatTableName,
+  parquetTopLevelColumns,
   parseTableName,
   quoteIdent,
   readPointKey,
@@ -55,6 +56,8 @@ const FOOTER_FETCHES = 6;
 const views = new Map<string, Entry>();
 /** URLs (without signature) of the files whose footers the engine running now was handed. */
 const footers = new Set<string>();
+/** Top-level column names of files (keyed like `footers`), read from their prefetched footers. */
+const fileColumns = new Map<string, string[]>();
 const attached = new Set<string>();
 const schemas = new Set<string>();
 let ddl: Promise<unknown> = Promise.resolve();
@@ -63,6 +66,7 @@ let ddl: Promise<unknown> = Promise.resolve();
 onDuckDbRestart(() => {
   views.clear();
   footers.clear();
+  fileColumns.clear();
   attached.clear();
   schemas.clear();
   ddl = Promise.resolve();
@@ -122,7 +126,11 @@ function containerStatements(layer: string, domain: string): string[] {
 /** The DuckDB statements creating the view(s) of a scan at a read point, files' schemas reconciled as `schema` says. */
 function viewStatements(scan: ScanResponse, at: ReadPoint, schema: SchemaReconciliation): string[] {
   const { layer, domain, name } = parseTableName(scan.table);
-  const select = compileScanSql(planOf(scan), { fileUrl: (f) => f.key, schema });
+  const columnsOf = (f: ScanFile): string[] | undefined => {
+    const url = new URL(f.key);
+    return fileColumns.get(url.origin + url.pathname);
+  };
+  const select = compileScanSql(planOf(scan), { fileUrl: (f) => f.key, schema, fileColumns: columnsOf });
   const view = `${quoteIdent(layer)}.${quoteIdent(domain)}.${quoteIdent(readViewName(name, at))}`;
   const out = [`CREATE OR REPLACE VIEW ${view} AS ${select}`];
   if (at.kind === 'latest') out.push(`CREATE OR REPLACE VIEW main.${quoteIdent(flatTableName(name))} AS SELECT * FROM ${view}`);
@@ -149,8 +157,11 @@ async function prefetchFooters(files: ScanResponse['files']): Promise<void> {
           await res.body?.cancel();
           continue;
         }
+        const bytes = await res.arrayBuffer();
         footers.add(url.origin + url.pathname);
-        registerFileRanges([{ url: url.href, start, bytes: await res.arrayBuffer() }]);
+        const columns = parquetTopLevelColumns(bytes);
+        if (columns) fileColumns.set(url.origin + url.pathname, columns);
+        registerFileRanges([{ url: url.href, start, bytes }]);
       } catch {
         // DuckDB reads it itself.
       }
