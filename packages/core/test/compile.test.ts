@@ -182,7 +182,7 @@ describe.each(ENGINES)('compileScanSql in DuckDB %s', (engine) => {
     expect(await fingerprint(engine, compileScanSql(p, { fileUrl, schema: 'uniform' }), columns)).toEqual(union);
   });
 
-  it.each(readable)('%s: files grouped by their footer columns (no union_by_name) give the same rows', async (name) => {
+  it.each(readable)('%s: footer columns: uniform files are read without union_by_name, same rows', async (name) => {
     const s = await loadTable(name);
     const p = await planScan(s);
     const fileUrl = localFileUrl(s.table.storage);
@@ -202,9 +202,16 @@ describe.each(ENGINES)('compileScanSql in DuckDB %s', (engine) => {
     const groups = new Set([...columnsByKey.values()].map((c) => JSON.stringify(c)));
     if (name === 'delta-1.2.1-only-struct-stats') expect(groups.size).toBeGreaterThan(1);
     const grouped = compileScanSql(p, { fileUrl, schema: 'union', fileColumns: (f) => columnsByKey.get(f.key) });
-    if (p.files.length > 1 && [...columnsByKey.values()].every((c) => c !== null)) expect(grouped).not.toContain('union_by_name');
+    const isUniform = p.files.length > 1 && groups.size === 1 && !groups.has('null');
+    // Uniform files are read without union_by_name; several column sets (schema evolution) keep it.
+    expect(grouped.includes('union_by_name')).toBe(!isUniform && p.files.length > 1);
     const columns = p.columns.map((c) => c.name);
     expect(await fingerprint(engine, grouped, columns)).toEqual(await fingerprint(engine, compileScanSql(p, { fileUrl, schema: 'union' }), columns));
+    // A column of the schema no file has yet is not covered by the files: union_by_name is kept, the safe shape reads NULL.
+    const evolved: ScanPlan = { ...p, columns: [...p.columns, col('added_later', 'string')] };
+    const r = await rows(engine, `SELECT count(*) AS n, count(added_later) AS c FROM (${compileScanSql(evolved, { fileUrl, schema: 'safe', fileColumns: (f) => columnsByKey.get(f.key) })})`);
+    expect(Number(r[0].n)).toBe(EXPECTED[name].rows);
+    expect(Number(r[0].c)).toBe(0);
   });
 
   it('parquetTopLevelColumns: null for a tail that is not a whole Parquet footer', () => {

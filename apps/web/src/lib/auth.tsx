@@ -70,9 +70,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     retry: (n, e) => n < 2 && !(e as ApiError).code?.startsWith('UNAUTH'),
   });
 
-  // Once signed in, start DuckDB-WASM while the browser is idle: its ~1.5 s start then overlaps reading the catalog
-  // instead of delaying the first query. Loaded by a dynamic import, so the initial JS stays small.
-  const signedIn = token !== null && me.data !== undefined;
+  // With a session (or a login link being exchanged), start DuckDB-WASM while the browser is idle: its ~1.5 s start
+  // then overlaps signing in and reading the catalog instead of delaying the first query. Loaded by a dynamic import,
+  // so the initial JS stays small; a signed-out visitor never loads it.
+  const signedIn = token !== null || (location.pathname.endsWith('/login') && location.hash.includes('token='));
   useEffect(() => {
     if (!signedIn) return;
     const start = (): void => void import('./duckdb/engine.js').then((m) => m.getDuckDb()).catch(() => undefined);

@@ -28,9 +28,8 @@ export interface CompileOptions {
   /** See `SchemaReconciliation`; default `safe`. */
   schema?: SchemaReconciliation;
   /**
-   * The top-level physical column names of a file, when known (e.g. from its footer). When every file's are known,
-   * files are read in groups of one column set each without `union_by_name` (DuckDB then opens only the first file
-   * of a group to bind), and the groups are combined by name.
+   * The top-level physical column names of a file, when known (e.g. from its footer). When every file has the same
+   * ones, covering the schema, the files are read without `union_by_name` (DuckDB then binds the first file only).
    */
   fileColumns?: (file: ScanFile) => readonly string[] | null | undefined;
 }
@@ -159,13 +158,19 @@ export function compileScanSql(plan: ScanPlan, options: CompileOptions): string 
   const flags = { filename: needsFilename, rowNumber: withDeletes.length > 0 };
   const columnSets = options.fileColumns ? plan.files.map((f) => options.fileColumns?.(f)) : [];
   let files: string;
-  if (options.fileColumns && plan.files.length > 1 && columnSets.every((c) => c != null)) {
-    const groups = [...groupBy(plan.files, (f) => JSON.stringify(options.fileColumns?.(f)))].map(([, fs]) => readParquet(fs.map(urlOf), { ...flags, unionByName: false }));
-    files = groups.length === 1 ? groups[0] : `(${groups.map((g) => `SELECT * FROM ${g}`).join(' UNION ALL BY NAME ')})`;
+  // When every file is known to have the same columns (and they cover the schema), one read_parquet without
+  // union_by_name: DuckDB binds the first file only instead of opening every file at every query. Files of several
+  // column sets keep union_by_name: splitting them into UNION ALL branches would cost count(*) its metadata-only plan.
+  const sets = new Set(columnSets.map((c) => (c == null ? null : JSON.stringify(c))));
+  const only = sets.size === 1 ? [...sets][0] : null;
+  const known = only ? new Set((JSON.parse(only) as string[]).map((n) => n.toLowerCase())) : null;
+  const grouped = known !== null && plan.files.length > 1 && plan.columns.every((c) => c.isPartition || known.has(c.physicalName.toLowerCase()));
+  if (grouped) {
+    files = readParquet([...urls.values()], { ...flags, unionByName: false });
   } else {
     files = readParquet([...urls.values()], { ...flags, unionByName: schema !== 'uniform' && plan.files.length > 1 });
   }
-  const source = schema === 'safe' ? `(${typedEmpty(plan)} UNION ALL BY NAME SELECT * FROM ${files})` : files;
+  const source = schema === 'safe' && !grouped ? `(${typedEmpty(plan)} UNION ALL BY NAME SELECT * FROM ${files})` : files;
   let where = '';
   if (withDeletes.length > 0) {
     const cases = withDeletes.map((f) => `WHEN ${quoteString(urlOf(f))} THEN ${FILE_ROW_NUMBER} NOT IN (${(f.deletedRows as number[]).join(', ')})`);

@@ -315,6 +315,12 @@ export function SqlPage() {
     const t = setTimeout(() => writeDraft(text), 500);
     return () => clearTimeout(t);
   }, [text]);
+  // Build the views the SQL in the editor reads while the user reads it, so Run goes straight to the query.
+  useEffect(() => {
+    if (tableNames.length === 0 || busy) return;
+    const id = setTimeout(() => session.prewarm(debounced, { tables: tableNames, knownVersions, pinned: pinned ?? undefined }), 0);
+    return () => clearTimeout(id);
+  }, [debounced, tableNames, knownVersions, pinned, busy, session]);
   const referenced = useMemo(() => {
     try {
       return [...new Set(rewriteTableRefs(debounced, { tables: tableNames }).reads.map((r) => r.table))].filter((t) => tableNames.includes(t)).slice(0, 20);

@@ -159,7 +159,7 @@ async function prefetchFooters(files: ScanResponse['files']): Promise<void> {
         }
         const bytes = await res.arrayBuffer();
         footers.add(url.origin + url.pathname);
-        const columns = parquetTopLevelColumns(bytes);
+        const columns = parquetTopLevelColumns(bytes) ?? (await columnsOfLongFooter(url, start, bytes));
         if (columns) fileColumns.set(url.origin + url.pathname, columns);
         registerFileRanges([{ url: url.href, start, bytes }]);
       } catch {
@@ -168,6 +168,31 @@ async function prefetchFooters(files: ScanResponse['files']): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(FOOTER_FETCHES, todo.length) }, fetchSome));
+}
+
+/**
+ * The columns of a file whose footer starts before the fetched tail (`tail` holds bytes `start..size-1`): fetches the
+ * missing head of the footer too. Null when the file is not Parquet or the fetch fails (the view then reads the
+ * files with union_by_name).
+ */
+async function columnsOfLongFooter(url: URL, start: number, tail: ArrayBuffer): Promise<string[] | null> {
+  if (tail.byteLength < 8) return null;
+  const footerStart = start + tail.byteLength - 8 - new DataView(tail).getUint32(tail.byteLength - 8, true);
+  if (footerStart < 0 || footerStart >= start) return null;
+  try {
+    const res = await fetch(url, { headers: { Range: `bytes=${footerStart}-${start - 1}` } });
+    if (res.status !== 206) {
+      await res.body?.cancel();
+      return null;
+    }
+    const head = new Uint8Array(await res.arrayBuffer());
+    const whole = new Uint8Array(head.byteLength + tail.byteLength);
+    whole.set(head, 0);
+    whole.set(new Uint8Array(tail), head.byteLength);
+    return parquetTopLevelColumns(whole.buffer);
+  } catch {
+    return null;
+  }
 }
 
 async function createViews(scan: ScanResponse, at: ReadPoint): Promise<void> {
