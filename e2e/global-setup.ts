@@ -65,8 +65,16 @@ async function ensureWebBuild(): Promise<void> {
  */
 async function demoTemplate(): Promise<string | null> {
   const demoDir = join(ROOT, 'apps/bff/src/demo');
+  // Keyed by the scale and every file of the generator (subfolders included), so any change to it rebuilds the template.
   const hash = createHash('sha256').update(`scale=${DEMO_SCALE}\n`);
-  for (const f of readdirSync(demoDir).sort()) hash.update(`${f}\n`).update(readFileSync(join(demoDir, f)));
+  const hashTree = (dir: string, rel: string): void => {
+    for (const f of readdirSync(dir).sort()) {
+      const path = join(dir, f);
+      if (statSync(path).isDirectory()) hashTree(path, `${rel}${f}/`);
+      else hash.update(`${rel}${f}\n`).update(readFileSync(path));
+    }
+  };
+  hashTree(demoDir, '');
   const cacheRoot = join(ROOT, '.tmp', 'e2e-demo');
   const key = hash.digest('hex').slice(0, 16);
   const dir = join(cacheRoot, key);

@@ -93,6 +93,7 @@ describe('demo warehouse', () => {
     ['bronze.sales.orders_raw', ['ingest_date'], 14],
     ['bronze.sales.customers_raw', ['ingest_date'], 2],
     ['bronze.web.events_raw', ['ingest_date'], 14],
+    ['bronze.web.heartbeats_raw', ['ingest_date'], 48],
     ['silver.sales.orders', ['order_date'], 4],
     ['silver.sales.customers', [], 1],
     ['silver.web.sessions', ['session_date'], 2],
@@ -248,7 +249,7 @@ describe('demo warehouse', () => {
     const log: string[] = [];
     expect(await ensureDemoWarehouse(dirC, (l) => log.push(l), { scale: SCALE })).toEqual(['silver.sales.orders', 'gold.sales.daily_revenue']);
     expect(log[0]).toBe(`demo: not touching ${foreign} (not created by the demo, or built from a table that was not)`);
-    expect(log.join('\n')).toContain('(2 of 41 commits to write)');
+    expect(log.join('\n')).toContain('(2 of 89 commits to write)');
     expect((await new Warehouse(dirC, clock).snapshot(foreign)).version).toBe(0);
     for (const name of ['silver.sales.orders', 'gold.sales.daily_revenue']) {
       expect((await history(dirC, name)).map((h) => h.timestamp)).toEqual((await history(dirA, name)).map((h) => h.timestamp));

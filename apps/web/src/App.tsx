@@ -11,6 +11,9 @@ import { useAuth } from './lib/auth.js';
 
 // The SQL editor carries CodeMirror and DuckDB-WASM: loaded on first visit, not with the console.
 const SqlPage = lazy(() => import('./features/sql/SqlPage.js').then((m) => ({ default: m.SqlPage })));
+// The admin pages (maintenance) are for few users: loaded on first visit.
+const AdminPage = lazy(() => import('./features/admin/AdminPage.js').then((m) => ({ default: m.AdminPage })));
+const TableMaintenancePage = lazy(() => import('./features/admin/TableMaintenancePage.js').then((m) => ({ default: m.TableMaintenancePage })));
 
 /** Signed out: the sign-in page (at the same address, so a deep link opens after signing in); signed in: the shell. */
 function AuthGate() {
@@ -56,7 +59,8 @@ export const routes: RouteObject[] = [
           { path: 'quality', element: <PlaceholderPage section="quality" /> },
           { path: 'lineage', element: <PlaceholderPage section="lineage" /> },
           { path: 'monitoring', element: <PlaceholderPage section="monitoring" /> },
-          { path: 'admin', element: <PlaceholderPage section="admin" /> },
+          { path: 'admin', element: <AdminPage /> },
+          { path: 'admin/tables/:name', element: <TableMaintenancePage /> },
           { path: '*', element: <NotFound /> },
         ],
       },

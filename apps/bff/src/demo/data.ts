@@ -334,3 +334,36 @@ FROM typed`;
 export function eurRatesValues(): string {
   return `(VALUES ${EUR_RATES.map(([c, r]) => `('${c}', ${r})`).join(', ')}) AS fx(currency, eur_rate)`;
 }
+
+/** Micro-batches of the server heartbeats: every HEARTBEAT_EVERY_HOURS over the last HEARTBEAT_DAYS days. */
+export const HEARTBEAT_DAYS = 2;
+/** Hours between two heartbeat micro-batches (each is one commit writing one small file). */
+export const HEARTBEAT_EVERY_HOURS = 1;
+/** Number of heartbeat micro-batches (one commit each). */
+export const HEARTBEAT_BATCHES = (HEARTBEAT_DAYS * 24) / HEARTBEAT_EVERY_HOURS;
+
+/** Day and hour (story time) of heartbeat micro-batch `b`: hourly through the last HEARTBEAT_DAYS days. */
+export function heartbeatBatchTime(b: number): { day: number; hour: number } {
+  const hours = b * HEARTBEAT_EVERY_HOURS;
+  return { day: DAYS - HEARTBEAT_DAYS + Math.floor(hours / 24), hour: (hours % 24) + 0.75 };
+}
+
+/**
+ * Raw heartbeats of micro-batch `b`: one ping per host and minute-ish (60 rows), latency in ms, 2% 5xx answers. Tiny
+ * on purpose: a streaming ingest that commits many small files (the demo's table for OPTIMIZE).
+ */
+export function heartbeatsRawSql(b: number): string {
+  const { day, hour } = heartbeatBatchTime(b);
+  const ingestedAt = batchTs(day, hour);
+  return `SELECT
+  md5(concat_ws(':', 'heartbeat', ${b}, i))[1:16] AS ping_id,
+  ${ingestedAt} - to_seconds(CAST(3600 - i * 60 AS BIGINT)) AS ping_ts,
+  ${sqlList(['web-1', 'web-2', 'web-3', 'api-1', 'api-2'])}[CAST(1 + i % 5 AS BIGINT)] AS host,
+  CAST(20 + hash(${b}, i, 401) % 400 AS INTEGER) AS latency_ms,
+  CAST(CASE WHEN hash(${b}, i, 402) % 50 = 0 THEN 503 ELSE 200 END AS INTEGER) AS status_code,
+  ${ingestedAt} AS _ingested_at,
+  'heartbeat-agent' AS _source,
+  'heartbeats_${compact(day)}_${String(Math.floor(hour)).padStart(2, '0')}.json' AS _source_file,
+  ${dateLit(day)} AS ingest_date
+FROM range(60) t(i)`;
+}

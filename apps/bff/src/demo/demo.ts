@@ -20,12 +20,15 @@ import {
   COUPON_FROM_DAY,
   CUSTOMER_BATCHES,
   DAYS,
+  HEARTBEAT_BATCHES,
   INGEST_HOURS,
   batchDate,
   customersRawSql,
   demoSizes,
   eurRatesValues,
   eventsRawSql,
+  heartbeatBatchTime,
+  heartbeatsRawSql,
   ordersRawSql,
   type DemoSizes,
 } from './data.js';
@@ -56,6 +59,12 @@ export const DEMO_TABLES: readonly DemoTable[] = [
   {
     name: 'bronze.web.events_raw',
     description: 'Clickstream events from the web tracker, one batch per day, as received (duplicates from retries, crawlers included).',
+    partitionBy: ['ingest_date'],
+    sources: [],
+  },
+  {
+    name: 'bronze.web.heartbeats_raw',
+    description: "Heartbeats of the shop's servers, streamed in hourly micro-batches: one small file per commit (a table that needs OPTIMIZE).",
     partitionBy: ['ingest_date'],
     sources: [],
   },
@@ -145,6 +154,17 @@ const COLUMN_COMMENTS: Record<string, Record<string, string>> = {
     page_path: 'Path and query of the page',
     user_agent: 'Browser user agent',
     _ingested_at: 'When the lakehouse ingested the batch',
+    _source: 'System the batch came from',
+    _source_file: 'Name of the ingested file',
+    ingest_date: 'Day of ingestion (partition)',
+  },
+  'bronze.web.heartbeats_raw': {
+    ping_id: 'Heartbeat id',
+    ping_ts: 'When the host answered the ping (UTC)',
+    host: 'Server that answered',
+    latency_ms: 'Answer time in milliseconds',
+    status_code: 'HTTP status of the health endpoint',
+    _ingested_at: 'When the lakehouse ingested the micro-batch',
     _source: 'System the batch came from',
     _source_file: 'Name of the ingested file',
     ingest_date: 'Day of ingestion (partition)',
@@ -373,6 +393,10 @@ function demoSteps(): Step[] {
     if (batch >= 0) steps.push(bronzeStep('bronze.sales.customers_raw', batch, d, INGEST_HOURS.customers, 'crm-export', customersRawSql));
     steps.push(bronzeStep('bronze.sales.orders_raw', d, d, INGEST_HOURS.orders, 'webshop-export', ordersRawSql, d === COUPON_FROM_DAY));
     steps.push(bronzeStep('bronze.web.events_raw', d, d, INGEST_HOURS.events, 'web-tracker', eventsRawSql));
+  }
+  for (let b = 0; b < HEARTBEAT_BATCHES; b++) {
+    const { day, hour } = heartbeatBatchTime(b);
+    steps.push(bronzeStep('bronze.web.heartbeats_raw', b, day, hour, 'heartbeat-agent', () => heartbeatsRawSql(b)));
   }
   const lastCustomers = CUSTOMER_BATCHES[CUSTOMER_BATCHES.length - 1];
   const last = DAYS - 1;

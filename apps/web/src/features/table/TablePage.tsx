@@ -6,6 +6,8 @@ import { ErrorMessage, Loading } from '../../components/States.js';
 import { useDocumentTitle } from '../../components/useDocumentTitle.js';
 import { isApiError } from '../../lib/api.js';
 import { canEditMetadata, canSelect, useAuth } from '../../lib/auth.js';
+import { canManage } from '../admin/format.js';
+import { adminTableHref } from '../admin/links.js';
 import { tableDetailQuery } from '../catalog/api.js';
 import { FilesTab } from './FilesTab.js';
 import { HistoryTab } from './HistoryTab.js';
@@ -86,6 +88,7 @@ export function TablePage() {
   const d = detail.data;
   const canEdit = canEditMetadata(me, name) && version === undefined;
   const mayRead = canSelect(me, name);
+  const mayManage = canManage(me, name);
   const sqlHref = `/sql?q=${encodeURIComponent(`SELECT *\nFROM ${name}${version !== undefined ? ` VERSION AS OF ${version}` : ''}\nLIMIT 100`)}`;
   return (
     <section className="page table-page" aria-labelledby="table-title">
@@ -98,11 +101,18 @@ export function TablePage() {
           </h1>
           {d?.description && tab !== 'overview' ? <p className="lead clamp-2">{d.description}</p> : null}
         </div>
-        {mayRead ? (
+        {mayRead || mayManage ? (
           <div className="page-actions">
-            <Link className="btn" to={sqlHref}>
-              Query in SQL
-            </Link>
+            {mayManage ? (
+              <Link className="btn" to={adminTableHref(name)}>
+                Maintenance
+              </Link>
+            ) : null}
+            {mayRead ? (
+              <Link className="btn" to={sqlHref}>
+                Query in SQL
+              </Link>
+            ) : null}
           </div>
         ) : null}
       </header>
