@@ -67,6 +67,19 @@ export async function ensureAdmin(catalog: CatalogStore): Promise<string | null>
   return secret;
 }
 
+/**
+ * A one-time login token (valid 24 hours) for the oldest admin, so whoever starts the server can always sign in (as
+ * Jupyter prints a token URL at every start); null when there is no admin. Audited.
+ */
+export async function issueAdminLogin(catalog: CatalogStore, clock: Clock = systemClock): Promise<string | null> {
+  const admin = (await catalog.listUsers()).filter((u) => u.role === 'admin').sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
+  if (!admin) return null;
+  const secret = newTokenSecret();
+  await catalog.createToken(admin.id, hashToken(secret), { oneTime: true, expiresAt: new Date(clock.now() + 86_400_000).toISOString() });
+  await catalog.audit({ userId: admin.id, userName: admin.name, action: 'issue login link', table: null, outcome: 'ok', details: { atStart: true } });
+  return secret;
+}
+
 /** A running server. */
 export interface RunningServer {
   url: string;

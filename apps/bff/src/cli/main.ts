@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { VERSION } from '../app.js';
 import { loadConfig } from '../config.js';
-import { startServer } from '../server.js';
+import { issueAdminLogin, startServer } from '../server.js';
 import { LakehouseError, systemClock } from '@lakehouse/core';
 import { ingestFile, ingestOptionsFromFields } from '../ingest/ingest.js';
 import { EnginePool } from '../warehouse/engines.js';
@@ -59,10 +59,16 @@ async function serve(args: string[], out: Out): Promise<void> {
   const server = await startServer(config);
   out(`lakehouse ${VERSION} serving ${config.warehouse} on ${server.url} (catalog: ${server.deps.catalog.backend})`);
   for (const t of await server.deps.warehouse.discover()) out(`  ${t}`);
+  out('');
   if (server.loginUrl) {
-    out('');
     out('first start: an admin user was created. Sign in once with this URL (the token works one time):');
     out(`  ${server.loginUrl}`);
+  } else {
+    const token = await issueAdminLogin(server.deps.catalog);
+    if (token) {
+      out('Sign in as admin with this one-time URL (valid 24 hours):');
+      out(`  ${server.url}/login#token=${token}`);
+    }
   }
   out(`API: ${server.url}/api/health`);
   await new Promise<void>((resolveStop) => {
