@@ -5,6 +5,7 @@ import { DuckDbEngine, FsStorage } from '@lakehouse/core/node';
 import { MaintenanceAdviceSchema, MaintenanceJobListSchema, MaintenanceScheduleSchema, TableHealthSchema, TablePropertiesResultSchema } from '@lakehouse/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { maintenanceService } from '../src/maintenance/service.js';
+import { estimateOptimizeSeconds } from '../src/maintenance/health.js';
 import { startTestServer, userWithToken, type TestServer } from './support/app.js';
 
 const TABLE = 'silver.shop.events';
@@ -107,7 +108,7 @@ describe('maintenance API', () => {
 
     const a = MaintenanceAdviceSchema.parse(await (await s.call('/api/maintenance/advice', { token: s.adminToken })).json());
     const item = a.items.find((i) => i.table === TABLE && i.kind === 'optimize')!;
-    expect(item.message).toMatch(/^24 files under 8\.0 MiB: OPTIMIZE would write about 2 files/);
+    expect(item.message).toMatch(/^24 files under 8\.0 MiB: OPTIMIZE would write about 2 files from 24; est\. \d+ s$/);
     expect(item.action).toEqual({ method: 'POST', path: `/api/tables/${TABLE}/optimize`, body: {} });
     const scores = a.items.map((i: { score: number }) => i.score);
     expect([...scores].sort((x, y) => y - x)).toEqual(scores);
@@ -347,5 +348,16 @@ describe('maintenance API', () => {
     expect((await s.call(`/api/schedules/${sched.id}`, { method: 'DELETE', token: viewer.token })).status).toBe(403);
     expect((await s.call(`/api/schedules/${sched.id}`, { method: 'DELETE', token: s.adminToken })).status).toBe(204);
     expect(existsSync(tableDir)).toBe(true);
+  });
+});
+
+describe('estimateOptimizeSeconds', () => {
+  it.each([
+    [{ numBytes: 0, numFiles: 0 }, 1],
+    [{ numBytes: 24 * 1024 * 1024, numFiles: 0 }, 2],
+    [{ numBytes: 240 * 1024 * 1024, numFiles: 1000 }, 21],
+    [{ numBytes: 10 * 1024 ** 3, numFiles: 412 }, 432],
+  ])('%j takes about %i s', (plan, seconds) => {
+    expect(estimateOptimizeSeconds(plan)).toBe(seconds);
   });
 });

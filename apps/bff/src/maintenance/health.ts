@@ -135,6 +135,15 @@ export const ADVISE_OPTIMIZE_MIN_FILES = 10;
 /** Advice starts at this many commits since the last checkpoint. */
 export const ADVISE_CHECKPOINT_MIN_COMMITS = 20;
 
+/** OPTIMIZE throughput and per-file cost behind the advisor's time estimate (`pnpm bench maintenance` on 2 shared CPUs). */
+const OPTIMIZE_BYTES_PER_SECOND = 24 * MiB;
+const OPTIMIZE_SECONDS_PER_FILE = 0.01;
+
+/** A rough duration of an OPTIMIZE plan in whole seconds (at least 1): fixed start, bytes rewritten, files opened. */
+export function estimateOptimizeSeconds(plan: { numBytes: number; numFiles: number }): number {
+  return Math.max(1, Math.ceil(0.5 + plan.numBytes / OPTIMIZE_BYTES_PER_SECOND + plan.numFiles * OPTIMIZE_SECONDS_PER_FILE));
+}
+
 /**
  * Recommendations for one table: OPTIMIZE when its plan compacts at least 10 files (score: files saved), VACUUM when
  * a dry run with the table's retention finds files to delete (score: MiB reclaimable / 64 + files / 100), a checkpoint
@@ -158,7 +167,7 @@ export async function adviseTable(deps: AppDeps, name: string): Promise<Maintena
       table: name,
       kind: 'optimize',
       score: plan.numFiles - expected,
-      message: `${lead}: OPTIMIZE would write about ${expected} file${expected === 1 ? '' : 's'} from ${plan.numFiles}`,
+      message: `${lead}: OPTIMIZE would write about ${expected} file${expected === 1 ? '' : 's'} from ${plan.numFiles}; est. ${estimateOptimizeSeconds(plan)} s`,
       action: { method: 'POST', path: `${base}/optimize`, body: {} },
     });
   }
