@@ -154,7 +154,14 @@ describe('vacuum', () => {
       'nested/part-0.parquet',
       '_delta_log/garbage.tmp',
     ];
-    const gone = ['day=2024-01-01/orphan.parquet', 'stray.parquet', '_change_data/cdc-00000.parquet', 'deletion_vector_old.bin'];
+    const gone = [
+      'day=2024-01-01/orphan.parquet',
+      'stray.parquet',
+      '_change_data/cdc-00000.parquet',
+      'deletion_vector_old.bin',
+      // Left by a write that crashed before moving its files into place.
+      '_delta_write_0b1c/day=2024-01-01/part-00000-x.c000.snappy.parquet',
+    ];
     for (const p of [...keep, ...gone]) await f.put(p);
     f.clock.advance(8 * DAY);
     const logBefore = (await f.storage.list(f.key('_delta_log/'))).map((o) => o.key);
@@ -234,6 +241,8 @@ describe('vacuum', () => {
       ['.part-0.parquet.crc', true],
       ['day=1/_SUCCESS', true],
       ['_change_data/cdc.parquet', false],
+      ['_delta_write_1234/day=1/part-0.parquet', false],
+      ['x/_delta_write_1234/part-0.parquet', true],
       ['x/_change_data/cdc.parquet', true],
       ['_p=1/part-0.parquet', false],
       ['_q=1/part-0.parquet', true],

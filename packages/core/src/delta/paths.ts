@@ -55,3 +55,9 @@ export function encodeRelativePath(relative: string): string {
     .map((seg) => encodeURIComponent(seg).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()))
     .join('/');
 }
+
+/**
+ * Prefix of the scratch folder (at the table root) a local write stages its files in before moving them into place;
+ * hidden from readers by its `_`. VACUUM deletes what a crashed write left there once it is older than the retention.
+ */
+export const WRITE_SCRATCH_PREFIX = '_delta_write_';

@@ -11,6 +11,7 @@ import { LakehouseError, isLakehouseError } from '../errors.js';
 import { duckDbType, quoteIdent, quoteString } from '../sql/duckdb-types.js';
 import type { Clock, Storage } from '../storage/storage.js';
 import { joinKey } from '../storage/storage.js';
+import { WRITE_SCRATCH_PREFIX } from '../delta/paths.js';
 
 /** Options of writeDataFiles. */
 export interface WriteDataFilesOptions {
@@ -154,7 +155,7 @@ export async function writeDataFiles(opts: WriteDataFilesOptions): Promise<AddAc
   // Under the table for local tables (so that moving a file into place is a rename), else in the temp folder. The
   // leading `_` keeps Delta and Spark readers out of it.
   const scratch = localPath
-    ? localPath(joinKey(opts.tableKey, `_delta_write_${randomUUID()}`))
+    ? localPath(joinKey(opts.tableKey, `${WRITE_SCRATCH_PREFIX}${randomUUID()}`))
     : await mkdtemp(path.join(tmpdir(), 'lakehouse-write-'));
   try {
     // DuckDB creates the target folder but not its parents (a new table has no folder yet).

@@ -5,7 +5,7 @@ import type { Action, DeletionVectorDescriptor } from '../actions.js';
 import { deletionVectorRelativePath } from '../deletion-vector.js';
 import type { LogListing } from '../log.js';
 import { listLog, readCommit } from '../log.js';
-import { fileKey } from '../paths.js';
+import { WRITE_SCRATCH_PREFIX, fileKey } from '../paths.js';
 import { assertWritable } from '../protocol.js';
 import type { Snapshot, TableRef } from '../snapshot.js';
 import { Snapshot as SnapshotClass, mapLimit } from '../snapshot.js';
@@ -377,14 +377,17 @@ function partitionDirPrefixes(snapshot: Snapshot): string[] {
   return out;
 }
 
-/** True for paths Delta's VACUUM never touches: any segment starting with `_` or `.`, except `_change_data` and partition directories. */
+/**
+ * True for paths Delta's VACUUM never touches: any segment starting with `_` or `.`, except `_change_data`, the
+ * scratch folders of our own writes (`_delta_write_*`, left by a crashed write) and partition directories.
+ */
 export function isHiddenPath(relativePath: string, partitionDirs: readonly string[] = []): boolean {
   const segs = relativePath.split('/');
   for (let i = 0; i < segs.length; i++) {
     const s = segs[i];
     if (!(s.startsWith('_') || s.startsWith('.'))) continue;
     const isDir = i < segs.length - 1;
-    if (isDir && i === 0 && s === '_change_data') continue;
+    if (isDir && i === 0 && (s === '_change_data' || s.startsWith(WRITE_SCRATCH_PREFIX))) continue;
     if (isDir && partitionDirs.some((p) => s.startsWith(p))) continue;
     return true;
   }
