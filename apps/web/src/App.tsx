@@ -1,4 +1,4 @@
-import { lazy } from 'react';
+import { lazy, useEffect } from 'react';
 import { createBrowserRouter, Navigate, RouterProvider, type RouteObject } from 'react-router';
 import { AppShell } from './components/AppShell.js';
 import { NotFound, RouteError } from './components/RouteError.js';
@@ -9,8 +9,10 @@ import { PlaceholderPage } from './features/placeholders/PlaceholderPage.js';
 import { TablePage } from './features/table/TablePage.js';
 import { useAuth } from './lib/auth.js';
 
-// The SQL editor carries CodeMirror and DuckDB-WASM: loaded on first visit, not with the console.
-const SqlPage = lazy(() => import('./features/sql/SqlPage.js').then((m) => ({ default: m.SqlPage })));
+// The SQL editor carries CodeMirror and DuckDB-WASM: not loaded with the console, but fetched while the signed-in
+// shell is idle (the SQL page is where most sessions go next), or on first visit.
+const loadSqlPage = () => import('./features/sql/SqlPage.js');
+const SqlPage = lazy(() => loadSqlPage().then((m) => ({ default: m.SqlPage })));
 // The admin pages (maintenance) are for few users: loaded on first visit.
 const AdminPage = lazy(() => import('./features/admin/AdminPage.js').then((m) => ({ default: m.AdminPage })));
 const TableMaintenancePage = lazy(() => import('./features/admin/TableMaintenancePage.js').then((m) => ({ default: m.TableMaintenancePage })));
@@ -38,6 +40,20 @@ function AuthGate() {
       </div>
     );
   }
+  return <SignedIn />;
+}
+
+/** The shell of a signed-in user; prefetches the SQL editor's code once the page is idle. */
+function SignedIn() {
+  useEffect(() => {
+    const load = (): void => void loadSqlPage().catch(() => undefined);
+    if (typeof requestIdleCallback === 'function') {
+      const id = requestIdleCallback(load, { timeout: 2_000 });
+      return () => cancelIdleCallback(id);
+    }
+    const id = setTimeout(load, 500);
+    return () => clearTimeout(id);
+  }, []);
   return <AppShell />;
 }
 

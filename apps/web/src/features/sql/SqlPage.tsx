@@ -316,8 +316,9 @@ export function SqlPage() {
     return () => clearTimeout(t);
   }, [text]);
   // Build the views the SQL in the editor reads while the user reads it, so Run goes straight to the query.
+  // (Three-part names need no table list; flat names are recognised once it has loaded.)
   useEffect(() => {
-    if (tableNames.length === 0 || busy) return;
+    if (busy) return;
     const id = setTimeout(() => session.prewarm(debounced, { tables: tableNames, knownVersions, pinned: pinned ?? undefined }), 0);
     return () => clearTimeout(id);
   }, [debounced, tableNames, knownVersions, pinned, busy, session]);

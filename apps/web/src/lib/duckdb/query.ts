@@ -212,7 +212,9 @@ export class SqlSession {
   prewarm(sql: string, options: Pick<RunOptions, 'tables' | 'knownVersions' | 'pinned'>): void {
     let reads: TableRead[];
     try {
-      reads = rewriteTableRefs(sql, { tables: options.tables, pinned: options.pinned }).reads.filter((r) => r.at.kind === 'latest');
+      // Once the table list is known, only its tables (a half-typed name would only earn a 404).
+      const known = new Set(options.tables);
+      reads = rewriteTableRefs(sql, { tables: options.tables, pinned: options.pinned }).reads.filter((r) => r.at.kind === 'latest' && (known.size === 0 || known.has(r.table)));
     } catch {
       return;
     }
