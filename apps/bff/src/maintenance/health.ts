@@ -11,6 +11,7 @@ import {
   type Snapshot,
 } from '@lakehouse/core';
 import type { AppDeps } from '../app.js';
+import { formatBytes } from '../cli/format.js';
 
 const MiB = 1024 * 1024;
 
@@ -26,18 +27,6 @@ const BUCKETS: readonly { label: string; min: number }[] = [
   { label: '128-512 MiB', min: 128 * MiB },
   { label: '>= 512 MiB', min: 512 * MiB },
 ];
-
-/** A byte count for people (binary units, one decimal). */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
-}
 
 /** The target file size of a table: `delta.targetFileSize`, else 128 MiB. */
 export function targetFileSizeOf(snapshot: Snapshot): number {

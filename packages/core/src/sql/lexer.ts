@@ -81,9 +81,12 @@ export function lexSql(sql: string, options: LexOptions = {}): Lexeme[] {
       if (level > 0) unterminated('/* comment', start);
       continue;
     }
-    if (c === "'" || ((c === 'e' || c === 'E') && sql[i + 1] === "'" && !isWordChar(sql[i - 1]))) {
+    const isString = c === "'" || ((c === 'e' || c === 'E') && sql[i + 1] === "'" && !isWordChar(sql[i - 1]));
+    if (isString || c === '"') {
+      // A quoted string or identifier: the quote doubled stands for itself; E'' strings also take backslash escapes.
       const start = i;
-      const escapes = c !== "'";
+      const quote = isString ? "'" : '"';
+      const escapes = isString && c !== "'";
       i += escapes ? 2 : 1;
       let value = '';
       let closed = false;
@@ -91,9 +94,9 @@ export function lexSql(sql: string, options: LexOptions = {}): Lexeme[] {
         if (escapes && sql[i] === '\\' && i + 1 < n) {
           value += sql[i + 1];
           i += 2;
-        } else if (sql[i] === "'") {
-          if (sql[i + 1] === "'") {
-            value += "'";
+        } else if (sql[i] === quote) {
+          if (sql[i + 1] === quote) {
+            value += quote;
             i += 2;
           } else {
             i++;
@@ -102,28 +105,8 @@ export function lexSql(sql: string, options: LexOptions = {}): Lexeme[] {
           }
         } else value += sql[i++];
       }
-      if (!closed) unterminated('string', start);
-      push('string', start, i, value);
-      continue;
-    }
-    if (c === '"') {
-      const start = i++;
-      let value = '';
-      let closed = false;
-      while (i < n) {
-        if (sql[i] === '"') {
-          if (sql[i + 1] === '"') {
-            value += '"';
-            i += 2;
-          } else {
-            i++;
-            closed = true;
-            break;
-          }
-        } else value += sql[i++];
-      }
-      if (!closed) unterminated('quoted identifier', start);
-      push('ident', start, i, value);
+      if (!closed) unterminated(isString ? 'string' : 'quoted identifier', start);
+      push(isString ? 'string' : 'ident', start, i, value);
       continue;
     }
     if (c === '$') {
