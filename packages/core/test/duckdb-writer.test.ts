@@ -508,6 +508,21 @@ describe('writeDataFiles: splitting, column mapping, edge cases', () => {
     expect(await count(conn, `SELECT id, p, s FROM (${source}) EXCEPT ALL ${readBack}`)).toBe(0);
   });
 
+  it('with the source columns given, writes the same rows without describing the source; wrong names fail', async () => {
+    const storage = new MemoryStorage();
+    const schema = struct(field('id', 'long'), field('s', 'string'));
+    const source = `SELECT range AS id, 'r' || range AS s FROM range(1000)`;
+    const adds = await writeDataFiles({ ...baseOptions(storage), tableKey: 'given', source, schema, partitionColumns: [], sourceColumns: ['id', 's'] });
+    const dir = await mkdtemp(path.join(scratch, 'given-'));
+    const back = await Promise.all(adds.map(async (a, n) => `SELECT * FROM read_parquet(${quoteString(await localCopy(storage, `given/${decodeURIComponent(a.path)}`, dir, n))})`));
+    expect(await count(conn, `SELECT * FROM (${source}) EXCEPT ALL (${back.join(' UNION ALL ')})`)).toBe(0);
+    expect(await count(conn, back.join(' UNION ALL '))).toBe(1000);
+    // Names the source does not have: the write fails (columns are bound by name, never by position) and leaves no file.
+    const other = `SELECT 'r' || range AS s, range AS x FROM range(10)`;
+    expect(await codeOf(writeDataFiles({ ...baseOptions(storage), tableKey: 'wrong', source: other, schema, partitionColumns: [], sourceColumns: ['id', 's'] }))).toBe('INVALID_INPUT');
+    expect(await storage.list('wrong/')).toEqual([]);
+  });
+
   it('streams rows with constant partition values into rolled files, checking every row', async () => {
     const schema = struct(field('id', 'long', { nullable: false }), field('s', 'string'), field('day', 'date'), field('src', 'string'));
     const source = `SELECT range AS id, 'r' || range AS s, DATE '2024-05-06' AS day, 'up/load=1 %' AS src FROM range(30000)`;

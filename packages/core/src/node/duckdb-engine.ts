@@ -84,7 +84,7 @@ export class DuckDbEngine implements DataEngine {
     table: TableRef,
     layout: { schema: StructType; partitionColumns: string[]; columnMappingMode: ColumnMappingMode },
     sourceSql: string,
-    options: { dataChange?: boolean } = {},
+    options: { dataChange?: boolean; sourceColumns?: readonly string[] } = {},
   ): Promise<AddAction[]> {
     return this.serial(() =>
       writeDataFiles({
@@ -97,6 +97,7 @@ export class DuckDbEngine implements DataEngine {
         columnMappingMode: layout.columnMappingMode,
         clock: this.clock,
         dataChange: options.dataChange ?? true,
+        sourceColumns: options.sourceColumns,
         constantPartitionValues: this.constantPartitionValues,
       }),
     );

@@ -28,6 +28,10 @@ export interface DataEngine {
     table: TableRef,
     layout: { schema: StructType; partitionColumns: string[]; columnMappingMode: ColumnMappingMode },
     sourceSql: string,
-    options?: { dataChange?: boolean },
+    options?: {
+      dataChange?: boolean;
+      /** The source's column names in order, when the caller knows them (the engine then does not describe the source). */
+      sourceColumns?: readonly string[];
+    },
   ): Promise<AddAction[]>;
 }

@@ -382,7 +382,7 @@ async function rewriteBins(
     await loadScanDeletionVectors(snapshot, files);
     const source = binSql(scan, files, engine, table);
     if (plan.zOrderBy.length === 0) {
-      written.push(...(await engine.writeFiles(table, layout, source, { dataChange: false })));
+      written.push(...(await engine.writeFiles(table, layout, source, { dataChange: false, sourceColumns: columns })));
     } else {
       const keyed = zOrderKeySql(source, columns, plan.zOrderBy);
       const parts = bin.expectedOutputFiles;
@@ -397,7 +397,7 @@ async function rewriteBins(
       for (const cond of conditions) {
         throwIfCancelled(options.signal, 'OPTIMIZE');
         const sql = `SELECT ${cols} FROM (${keyed}) AS __lh_z WHERE ${cond} ORDER BY ${ZORDER_KEY_COLUMN}`;
-        written.push(...(await engine.writeFiles(table, layout, sql, { dataChange: false })));
+        written.push(...(await engine.writeFiles(table, layout, sql, { dataChange: false, sourceColumns: columns })));
       }
     }
     doneBytes += bin.totalBytes;
