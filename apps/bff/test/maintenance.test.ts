@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Snapshot, append, countRows, createTable, type StructType, type TableRef } from '@lakehouse/core';
+import { ManualClock, Snapshot, append, countRows, createTable, type StructType, type TableRef } from '@lakehouse/core';
 import { DuckDbEngine, FsStorage } from '@lakehouse/core/node';
 import { MaintenanceAdviceSchema, MaintenanceJobListSchema, MaintenanceScheduleSchema, TableHealthSchema, TablePropertiesResultSchema } from '@lakehouse/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -278,6 +278,27 @@ describe('maintenance API', () => {
     expect(done.result.numFilesDeleted).toBe(24);
     expect(parquetFiles(tableDir)).toHaveLength(2);
     expect(await countRows(await Snapshot.load(ref))).toBe(APPENDS * 20);
+  });
+
+  it('checkpoint also deletes commits past the log retention, keeping everything from the checkpoint on', async () => {
+    // A table written 40 days ago (its own clock: commit times and file times), checkpointed today.
+    const dir = join(s.dir, 'silver', 'shop', 'old_clicks');
+    const old = new ManualClock(s.clock.now() - 40 * 86_400_000);
+    const ref: TableRef = { storage: new FsStorage(dir, old), tableKey: '' };
+    const engine = await DuckDbEngine.create(old);
+    const schema: StructType = { type: 'struct', fields: [{ name: 'id', type: 'long', nullable: true, metadata: {} }] };
+    await createTable(ref, { schema, partitionColumns: [], engine, sourceSql: 'SELECT 1::BIGINT AS id', clock: old });
+    for (let k = 2; k <= 5; k++) await append(ref, engine, { sourceSql: `SELECT ${k}::BIGINT AS id`, clock: old });
+    engine.connection.closeSync();
+    const r = await s.call('/api/tables/silver.shop.old_clicks/checkpoint', { method: 'POST', token: s.adminToken, json: {} });
+    const j = await waitJob((await r.json()).id);
+    expect(j.state).toBe('succeeded');
+    expect(j.result).toMatchObject({ written: true, version: 4, logCleanup: { earliestVersionBefore: 0, earliestVersionAfter: 4 } });
+    expect(j.result.logCleanup.numFilesDeleted).toBeGreaterThanOrEqual(4);
+    expect(existsSync(join(dir, '_delta_log', '00000000000000000000.json'))).toBe(false);
+    // The latest version still reads every row; version 0 is gone from time travel.
+    expect(await countRows(await Snapshot.load(ref))).toBe(5);
+    expect((await s.call('/api/tables/silver.shop.old_clicks?version=0', { token: s.adminToken })).status).toBe(404);
   });
 
   it('checkpoint runs as a job and resets commits since the last checkpoint', async () => {

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LakehouseError, checkpointNow, optimize, parseTableName, vacuum, type TableRef } from '@lakehouse/core';
+import { LakehouseError, checkpointNow, optimize, parseTableName, systemClock, vacuum, type TableRef } from '@lakehouse/core';
 import { DuckDbEngine, FsStorage } from '@lakehouse/core/node';
 import { loadConfig } from '../config.js';
+import { cleanupExpiredLog } from '../maintenance/service.js';
 import { formatBytes } from './format.js';
 import { userPath, type Out } from './table.js';
 
@@ -119,8 +120,14 @@ export async function tableCheckpointNow(args: string[], out: Out, progress = te
   if (values['dry-run']) throw new LakehouseError('INVALID_INPUT', 'table checkpoint has no dry run: a checkpoint changes no data');
   try {
     const m = await checkpointNow(ref, { onProgress: progress.update });
+    const logCleanup = await cleanupExpiredLog(ref, systemClock);
     progress.done();
-    out(values.json ? JSON.stringify(m) : m.written ? `checkpoint written at version ${m.version} (${m.numAddFiles} files, ${formatBytes(m.sizeInBytes)})` : `a checkpoint for version ${m.version} already exists`);
+    const cleaned = logCleanup && logCleanup.numFilesDeleted > 0 ? `; ${logCleanup.numFilesDeleted} expired log files deleted (time travel now starts at version ${logCleanup.earliestVersionAfter})` : '';
+    out(
+      values.json
+        ? JSON.stringify({ ...m, logCleanup })
+        : (m.written ? `checkpoint written at version ${m.version} (${m.numAddFiles} files, ${formatBytes(m.sizeInBytes)})` : `a checkpoint for version ${m.version} already exists`) + cleaned,
+    );
   } finally {
     progress.done();
   }

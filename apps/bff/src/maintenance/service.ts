@@ -10,11 +10,15 @@ import {
   DEFAULT_DELETED_FILE_RETENTION_MS,
   LakehouseError,
   checkpointNow,
+  cleanupLog,
   optimize,
   parseIntervalMs,
   planOptimize,
   vacuum,
+  Snapshot,
+  type Clock,
   type OptimizeMetrics,
+  type TableRef,
   type OptimizePlan,
   type VacuumResult,
 } from '@lakehouse/core';
@@ -222,8 +226,8 @@ export class MaintenanceService {
       });
       return vacuumResult(r);
     }
-    const m = await checkpointNow(ref, { signal, onProgress, clock });
-    return { ...m };
+    const m = await checkpointNow(ref, { signal, onProgress: (f, msg) => onProgress(0.8 * f, msg), clock });
+    return { ...m, logCleanup: await cleanupExpiredLog(ref, clock, signal) };
   }
 
   private async audit(actor: MaintenanceActor, action: string, table: string, outcome: 'ok' | 'error', details: Record<string, unknown>): Promise<void> {
@@ -256,4 +260,20 @@ export function maintenanceService(deps: AppDeps): MaintenanceService {
     services.set(deps, s);
   }
   return s;
+}
+
+/**
+ * Log cleanup after a checkpoint, as Delta does unless `delta.enableExpiredLogCleanup` is false: commits older than
+ * `delta.logRetentionDuration` (30 days) before the newest checkpoint ahead of that boundary are deleted. Returns what
+ * it did (null when the table turns cleanup off).
+ */
+export async function cleanupExpiredLog(
+  ref: TableRef,
+  clock: Clock,
+  signal?: AbortSignal,
+): Promise<{ numFilesDeleted: number; earliestVersionBefore: number; earliestVersionAfter: number } | null> {
+  const snapshot = await Snapshot.load(ref);
+  if (snapshot.properties['delta.enableExpiredLogCleanup']?.toLowerCase() === 'false') return null;
+  const r = await cleanupLog(ref, { dryRun: false, clock, signal });
+  return { numFilesDeleted: r.numFilesDeleted, earliestVersionBefore: r.earliestVersionBefore, earliestVersionAfter: r.earliestVersionAfter };
 }
