@@ -8,7 +8,7 @@ import { main } from '../src/cli/main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lh-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const FIXTURES = fileURLToPath(new URL('../../../../shared/delta-tables/', import.meta.url));
+const FIXTURES = `${process.env.LAKEHOUSE_SHARED_DIR ?? fileURLToPath(new URL('../../../../shared', import.meta.url))}/delta-tables/`;
 const REPO = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 
 async function run(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {

@@ -1,5 +1,4 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -17,8 +16,9 @@ import {
 } from '../src/delta/deletion-vector.js';
 import { LakehouseError } from '../src/errors.js';
 import { z85Decode, z85Encode, z85EncodePadded } from '../src/delta/z85.js';
+import { FIXTURES_DIR } from './support/fixtures.js';
 
-const TABLES = fileURLToPath(new URL('../../../../shared/delta-tables/', import.meta.url));
+const TABLES = FIXTURES_DIR;
 const DV_TABLE = `${TABLES}table-with-dv-small/`;
 const FIXTURE_DV_FILE = 'deletion_vector_61d16c75-6994-46b7-a15b-8b538852e50e.bin';
 

@@ -1,5 +1,4 @@
 import { cpSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ManualClock,
@@ -16,6 +15,7 @@ import {
 import { DuckDbEngine, FsStorage, queryTable } from '../src/node/index.js';
 import { commitInfo, deleteWithDv, parquetFilesOnDisk } from './support/tables.js';
 import { tempDir } from './support/tmp.js';
+import { FIXTURES_DIR } from './support/fixtures.js';
 
 const schema: StructType = {
   type: 'struct',
@@ -395,7 +395,7 @@ describe('merge', () => {
 
   it('merges into a deletion-vector table written by Spark (golden table-with-dv-small, copied to a temp dir)', async () => {
     const dir = `${tmp.dir}/dv-small`;
-    cpSync(fileURLToPath(new URL('../../../../shared/delta-tables/table-with-dv-small/', import.meta.url)), dir, { recursive: true });
+    cpSync(`${FIXTURES_DIR}table-with-dv-small/`, dir, { recursive: true });
     const table: TableRef = { storage: new FsStorage(dir), tableKey: '' };
     const read = async (): Promise<number[]> =>
       (await queryTable(engine.connection, await Snapshot.load(table))).map((r) => Number(r.value)).sort((a, b) => a - b);

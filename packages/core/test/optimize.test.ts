@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { cpSync, readdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ManualClock,
@@ -28,6 +27,7 @@ import {
 } from '../src/index.js';
 import { DuckDbEngine, FsStorage, queryTable } from '../src/node/index.js';
 import { tempDir } from './support/tmp.js';
+import { FIXTURES_DIR } from './support/fixtures.js';
 
 const schema: StructType = {
   type: 'struct',
@@ -420,7 +420,7 @@ describe('optimize ZORDER BY', () => {
 describe('optimize and vacuum on tables written by Spark (golden tables, copied to a temp dir)', () => {
   it.each(['table-with-dv-small', 'table_with_column_mapping', 'simple_table'])('%s: same rows after OPTIMIZE and a zero-retention VACUUM', async (name) => {
     const dir = `${tmp.dir}/golden-${name}`;
-    cpSync(fileURLToPath(new URL(`../../../../shared/delta-tables/${name}/`, import.meta.url)), dir, { recursive: true });
+    cpSync(`${FIXTURES_DIR}${name}/`, dir, { recursive: true });
     const table: TableRef = { storage: new FsStorage(dir), tableKey: '' };
     const read = async (): Promise<string[]> => (await queryTable(engine.connection, await Snapshot.load(table))).map((r) => JSON.stringify(r)).sort();
     const before = await read();

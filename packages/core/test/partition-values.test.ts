@@ -1,5 +1,4 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -14,6 +13,7 @@ import {
 } from '../src/delta/partition-values.js';
 import { parseSchemaString, type DataType } from '../src/delta/schema.js';
 import { isLakehouseError } from '../src/errors.js';
+import { FIXTURES_DIR } from './support/fixtures.js';
 
 const DEC: DataType = { type: 'decimal', precision: 10, scale: 2 };
 const DEC38: DataType = { type: 'decimal', precision: 38, scale: 0 };
@@ -320,7 +320,7 @@ describe('partitionValueSqlLiteral in DuckDB', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // Golden fixture: DAT multi_partitioned (null partitions, escaped characters and emoji; binary partition column).
 
-const TABLE = fileURLToPath(new URL('../../../../shared/delta-tables/dat_multi_partitioned/', import.meta.url));
+const TABLE = `${FIXTURES_DIR}dat_multi_partitioned/`;
 type FileAction = { path: string; partitionValues?: Record<string, string | null> | null; stats?: string };
 
 function readLog(): { schema: Map<string, DataType>; partitionColumns: string[]; commits: Array<Array<Record<string, FileAction>>> } {

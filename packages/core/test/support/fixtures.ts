@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Folder of the shared golden Delta tables (read in place, never copied). */
-export const FIXTURES_DIR = fileURLToPath(new URL('../../../../../shared/delta-tables/', import.meta.url));
+export const FIXTURES_DIR = `${process.env.LAKEHOUSE_SHARED_DIR ?? fileURLToPath(new URL('../../../../../shared', import.meta.url))}/delta-tables/`;
 
 /** One entry of expected.json. */
 export interface ExpectedTable {
