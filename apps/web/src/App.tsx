@@ -8,6 +8,7 @@ import { CatalogPage } from './features/catalog/CatalogPage.js';
 import { PlaceholderPage } from './features/placeholders/PlaceholderPage.js';
 import { TablePage } from './features/table/TablePage.js';
 import { useAuth } from './lib/auth.js';
+import { whenIdle } from './lib/idle.js';
 
 // The SQL editor carries CodeMirror and DuckDB-WASM: not loaded with the console, but fetched while the signed-in
 // shell is idle (the SQL page is where most sessions go next), or on first visit.
@@ -45,15 +46,7 @@ function AuthGate() {
 
 /** The shell of a signed-in user; prefetches the SQL editor's code once the page is idle. */
 function SignedIn() {
-  useEffect(() => {
-    const load = (): void => void loadSqlPage().catch(() => undefined);
-    if (typeof requestIdleCallback === 'function') {
-      const id = requestIdleCallback(load, { timeout: 2_000 });
-      return () => cancelIdleCallback(id);
-    }
-    const id = setTimeout(load, 500);
-    return () => clearTimeout(id);
-  }, []);
+  useEffect(() => whenIdle(() => void loadSqlPage().catch(() => undefined), 2_000), []);
   return <AppShell />;
 }
 

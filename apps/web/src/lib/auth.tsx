@@ -1,5 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { whenIdle } from './idle.js';
 import { authKeys, exchangeLoginToken, fetchMe, type Me } from '../features/auth/api.js';
 import { getSessionToken, onUnauthenticated, setSessionToken, type ApiError } from './api.js';
 
@@ -76,13 +77,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const signedIn = token !== null || (location.pathname.endsWith('/login') && location.hash.includes('token='));
   useEffect(() => {
     if (!signedIn) return;
-    const start = (): void => void import('./duckdb/engine.js').then((m) => m.getDuckDb()).catch(() => undefined);
-    if (typeof requestIdleCallback === 'function') {
-      const id = requestIdleCallback(start, { timeout: 1_000 });
-      return () => cancelIdleCallback(id);
-    }
-    const id = setTimeout(start, 200);
-    return () => clearTimeout(id);
+    return whenIdle(() => void import('./duckdb/engine.js').then((m) => m.getDuckDb()).catch(() => undefined), 1_000);
   }, [signedIn]);
 
   const value = useMemo<AuthState>(() => {

@@ -156,21 +156,15 @@ export function compileScanSql(plan: ScanPlan, options: CompileOptions): string 
     return `${value} AS ${quoteIdent(c.name)}`;
   });
   const flags = { filename: needsFilename, rowNumber: withDeletes.length > 0 };
-  const columnSets = options.fileColumns ? plan.files.map((f) => options.fileColumns?.(f)) : [];
-  let files: string;
-  // When every file is known to have the same columns (and they cover the schema), one read_parquet without
-  // union_by_name: DuckDB binds the first file only instead of opening every file at every query. Files of several
-  // column sets keep union_by_name: splitting them into UNION ALL branches would cost count(*) its metadata-only plan.
-  const sets = new Set(columnSets.map((c) => (c == null ? null : JSON.stringify(c))));
-  const only = sets.size === 1 ? [...sets][0] : null;
-  const known = only ? new Set((JSON.parse(only) as string[]).map((n) => n.toLowerCase())) : null;
-  const grouped = known !== null && plan.files.length > 1 && plan.columns.every((c) => c.isPartition || known.has(c.physicalName.toLowerCase()));
-  if (grouped) {
-    files = readParquet([...urls.values()], { ...flags, unionByName: false });
-  } else {
-    files = readParquet([...urls.values()], { ...flags, unionByName: schema !== 'uniform' && plan.files.length > 1 });
-  }
-  const source = schema === 'safe' && !grouped ? `(${typedEmpty(plan)} UNION ALL BY NAME SELECT * FROM ${files})` : files;
+  // When every file is known to have the same columns, covering the schema, one read_parquet without union_by_name:
+  // DuckDB binds the first file only instead of opening every file at every query. Files of several column sets keep
+  // union_by_name: splitting them into UNION ALL branches would cost count(*) its metadata-only plan.
+  const sets = new Set(plan.files.map((f) => JSON.stringify(options.fileColumns?.(f) ?? null)));
+  const only = sets.size === 1 ? (JSON.parse([...sets][0]) as string[] | null) : null;
+  const known = only ? new Set(only.map((n) => n.toLowerCase())) : null;
+  const sameColumns = known !== null && plan.files.length > 1 && plan.columns.every((c) => c.isPartition || known.has(c.physicalName.toLowerCase()));
+  const files = readParquet([...urls.values()], { ...flags, unionByName: !sameColumns && schema !== 'uniform' && plan.files.length > 1 });
+  const source = schema === 'safe' && !sameColumns ? `(${typedEmpty(plan)} UNION ALL BY NAME SELECT * FROM ${files})` : files;
   let where = '';
   if (withDeletes.length > 0) {
     const cases = withDeletes.map((f) => `WHEN ${quoteString(urlOf(f))} THEN ${FILE_ROW_NUMBER} NOT IN (${(f.deletedRows as number[]).join(', ')})`);

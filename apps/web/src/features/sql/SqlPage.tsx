@@ -317,18 +317,19 @@ export function SqlPage() {
   }, [text]);
   // Build the views the SQL in the editor reads while the user reads it, so Run goes straight to the query.
   // (Three-part names need no table list; flat names are recognised once it has loaded.)
-  useEffect(() => {
-    if (busy) return;
-    const id = setTimeout(() => session.prewarm(debounced, { tables: tableNames, knownVersions, pinned: pinned ?? undefined }), 0);
-    return () => clearTimeout(id);
-  }, [debounced, tableNames, knownVersions, pinned, busy, session]);
-  const referenced = useMemo(() => {
+  const reads = useMemo(() => {
     try {
-      return [...new Set(rewriteTableRefs(debounced, { tables: tableNames }).reads.map((r) => r.table))].filter((t) => tableNames.includes(t)).slice(0, 20);
+      return rewriteTableRefs(debounced, { tables: tableNames, pinned: pinned ?? undefined }).reads;
     } catch {
       return [];
     }
-  }, [debounced, tableNames]);
+  }, [debounced, tableNames, pinned]);
+  useEffect(() => {
+    if (busy) return;
+    const id = setTimeout(() => session.prewarm(reads, { tables: tableNames, knownVersions }), 0);
+    return () => clearTimeout(id);
+  }, [reads, tableNames, knownVersions, busy, session]);
+  const referenced = useMemo(() => [...new Set(reads.map((r) => r.table))].filter((t) => tableNames.includes(t)).slice(0, 20), [reads, tableNames]);
   const details = useQueries({ queries: referenced.map((t) => ({ ...tableDetailQuery(t), retry: false })) });
   const columnsByTable = new Map(details.flatMap((d) => (d.data ? [[d.data.name, d.data.columns.map((c) => ({ name: c.name, type: c.type }))] as const] : [])));
   const completionTables: CompletionTable[] = (tableList.data ?? []).map((t) => ({ name: t.name, description: t.description, columns: columnsByTable.get(t.name) }));

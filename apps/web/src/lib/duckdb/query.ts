@@ -206,19 +206,14 @@ export class SqlSession {
   }
 
   /**
-   * Builds (in the background) the views of the latest versions of the tables `sql` reads, so that running it later
-   * skips planning, footers and view creation. Never throws: a failure shows when the query runs.
+   * Builds (in the background) the views of the latest versions of tables a query reads (its rewritten `reads`), so
+   * that running it later skips planning, footers and view creation. Never throws: a failure shows when it runs.
    */
-  prewarm(sql: string, options: Pick<RunOptions, 'tables' | 'knownVersions' | 'pinned'>): void {
-    let reads: TableRead[];
-    try {
-      // Once the table list is known, only its tables (a half-typed name would only earn a 404).
-      const known = new Set(options.tables);
-      reads = rewriteTableRefs(sql, { tables: options.tables, pinned: options.pinned }).reads.filter((r) => r.at.kind === 'latest' && (known.size === 0 || known.has(r.table)));
-    } catch {
-      return;
-    }
-    if (reads.length > 0) ensureViews(reads.slice(0, 8), { knownVersions: options.knownVersions }).catch(() => undefined);
+  prewarm(reads: readonly TableRead[], options: Pick<RunOptions, 'tables' | 'knownVersions'>): void {
+    // Once the table list is known, only its tables (a half-typed name would only earn a 404).
+    const known = new Set(options.tables);
+    const latest = reads.filter((r) => r.at.kind === 'latest' && (known.size === 0 || known.has(r.table)));
+    if (latest.length > 0) ensureViews(latest.slice(0, 8), { knownVersions: options.knownVersions }).catch(() => undefined);
   }
 
   /** Runs one statement (a script's statements are run one by one by the caller). Throws QueryError. */
