@@ -1,5 +1,6 @@
 // ingest: a ~1 GiB CSV (generated deterministically, streamed to a temp file) loaded into a bronze table through the
-// real HTTP API of a BFF child process (multipart upload on loopback included), against DuckDB's own
+// real HTTP API of a BFF child process (the upload on loopback included: the file as the raw request body, the API's
+// path for large files; then once more as a multipart form, reported for comparison), against DuckDB's own
 // `COPY (SELECT * FROM read_csv(file)) TO out (FORMAT parquet)` in this process. Reports both throughputs, their ratio
 // and the server's peak RSS, and where the server's time went: a probe preloaded into the server process times every
 // DuckDB statement (src/ is not touched), so the breakdown comes from the measured run itself. BENCH_INGEST_MB sets
@@ -18,6 +19,7 @@ import { REPO_ROOT, fmt, metric, processMemory, randInt, round, seededRandom, se
 const SEED = 1_337_001;
 const DEFAULT_MB = 1024;
 const TABLE = 'bronze.bench.events';
+const MULTIPART_TABLE = 'bronze.bench.events_multipart';
 const FILE_NAME = 'events.csv';
 const RATIO_GOAL = 0.8;
 const RSS_SAMPLE_MS = 100;
@@ -155,19 +157,22 @@ interface UploadOutcome {
   totalMs: number;
 }
 
-/** POSTs `file` as the multipart field `file` to `url`, streaming it from disk (the body is never in memory). */
-async function uploadFile(url: string, token: string, file: string, fileName: string): Promise<UploadOutcome> {
+/** How the file travels: as the raw request body (options in the query string) or as a multipart form's file field. */
+type UploadMode = 'raw' | 'multipart';
+
+/** POSTs `file` to `url` as the raw body or as the multipart field `file`, streaming it from disk (never in memory). */
+async function uploadFile(url: string, token: string, file: string, fileName: string, mode: UploadMode): Promise<UploadOutcome> {
   const size = (await stat(file)).size;
   const boundary = `----lakehouse-bench-${Date.now().toString(16)}`;
-  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: text/csv\r\n\r\n`;
-  const tail = `\r\n--${boundary}--\r\n`;
+  const head = mode === 'raw' ? '' : `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: text/csv\r\n\r\n`;
+  const tail = mode === 'raw' ? '' : `\r\n--${boundary}--\r\n`;
   const t0 = performance.now();
-  const req = http.request(url, {
+  const req = http.request(mode === 'raw' ? `${url}?fileName=${encodeURIComponent(fileName)}` : url, {
     method: 'POST',
     agent: false,
     headers: {
       Authorization: `Bearer ${token}`,
-      'Content-Type': `multipart/form-data; boundary=${boundary}`,
+      'Content-Type': mode === 'raw' ? 'text/csv' : `multipart/form-data; boundary=${boundary}`,
       'Content-Length': String(Buffer.byteLength(head) + size + Buffer.byteLength(tail)),
     },
   });
@@ -181,9 +186,9 @@ async function uploadFile(url: string, token: string, file: string, fileName: st
     req.once('error', reject);
   });
   async function* body(): AsyncGenerator<Buffer> {
-    yield Buffer.from(head);
+    if (head) yield Buffer.from(head);
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
-    yield Buffer.from(tail);
+    if (tail) yield Buffer.from(tail);
   }
   let uploadMs = Number.NaN;
   const sent = pipeline(Readable.from(body()), req).then(() => (uploadMs = performance.now() - t0));
@@ -305,7 +310,8 @@ async function run(log: (msg: string) => void): Promise<BenchResult> {
     const csvMB = facts.bytes / MiB;
     log(`  ${facts.rows} rows, ${fmt(csvMB)} MiB in ${(gen.ms / 1000).toFixed(1)} s`);
 
-    // (a) ours: multipart upload to a BFF child process, which ingests before it answers. The probe logs its SQL.
+    // (a) ours: the file as the raw request body to a BFF child process, which ingests before it answers. The probe logs
+    // its SQL (of this first ingest only: the log is read before the multipart run).
     const warehouseDir = path.join(dir, 'warehouse');
     const sqlLog = path.join(dir, 'server-sql.jsonl');
     const server = await startBffProcess(warehouseDir, {
@@ -316,6 +322,8 @@ async function run(log: (msg: string) => void): Promise<BenchResult> {
       },
     });
     let ours: UploadOutcome;
+    let multipart: UploadOutcome;
+    let loggedSql = '';
     let peakRssMB: number;
     let startRssMB: number;
     let uploadEnd: number;
@@ -326,11 +334,17 @@ async function run(log: (msg: string) => void): Promise<BenchResult> {
       log(`ingesting through POST /api/tables/${TABLE}/ingest ...`);
       const sampler = sampleRss(server.pid);
       const started = Date.now();
-      ours = await uploadFile(`${server.url}/api/tables/${TABLE}/ingest`, server.token, csv, FILE_NAME);
+      ours = await uploadFile(`${server.url}/api/tables/${TABLE}/ingest`, server.token, csv, FILE_NAME, 'raw');
       uploadEnd = started + ours.uploadMs;
       const sampledPeak = await sampler.stop();
       const hwm = (await processMemory(server.pid))?.hwmMB ?? Number.NaN;
       peakRssMB = Math.max(sampledPeak, Number.isFinite(hwm) ? hwm : 0);
+      loggedSql = await readFile(sqlLog, 'utf8').catch(() => '');
+      // The same file as a multipart form (what a browser form sends), into a second table: for comparison only.
+      await settle(500);
+      log(`ingesting again as a multipart form into ${MULTIPART_TABLE} ...`);
+      multipart = await uploadFile(`${server.url}/api/tables/${MULTIPART_TABLE}/ingest`, server.token, csv, FILE_NAME, 'multipart');
+      log(`  HTTP ${multipart.status} after ${(multipart.totalMs / 1000).toFixed(1)} s (upload ${(multipart.uploadMs / 1000).toFixed(1)} s)`);
     } finally {
       await server.stop();
     }
@@ -338,6 +352,7 @@ async function run(log: (msg: string) => void): Promise<BenchResult> {
     log(`  HTTP ${ours.status} after ${(ours.totalMs / 1000).toFixed(1)} s (upload ${(ours.uploadMs / 1000).toFixed(1)} s): ${fmt(oursMBps)} MiB/s`);
     checks.push({ name: 'ingest answered 200', ok: ours.status === 200, details: { status: ours.status, body: ours.status === 200 ? undefined : ours.body } });
     checks.push({ name: 'ingest reports every generated row', ok: Number(ours.body.rows) === facts.rows, details: { generated: facts.rows, reported: ours.body.rows } });
+    checks.push({ name: 'multipart ingest reports every generated row', ok: multipart.status === 200 && Number(multipart.body.rows) === facts.rows, details: { status: multipart.status, reported: multipart.body.rows } });
 
     // The table's files hold every row exactly once (counts and sums against the generator's).
     const tableGlob = path.join(warehouseDir, ...TABLE.split('.'), '**', '*.parquet');
@@ -361,7 +376,7 @@ async function run(log: (msg: string) => void): Promise<BenchResult> {
     await rm(out, { force: true });
 
     // Where the server's time went: upload, each phase's DuckDB statements, and the rest (JS, snapshot, commit, catalog).
-    const statements = (await readFile(sqlLog, 'utf8').catch(() => ''))
+    const statements = loggedSql
       .split('\n')
       .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as LoggedStatement);
@@ -375,6 +390,8 @@ async function run(log: (msg: string) => void): Promise<BenchResult> {
       metric('ours: upload + ingest', oursMBps, 'MiB/s'),
       metric('duckdb: COPY read_csv -> parquet', duckMBps, 'MiB/s'),
       metric('ratio ours/duckdb', ratio, 'x', { cmp: '>=', target: RATIO_GOAL }),
+      metric('multipart form: upload + ingest', csvMB / (multipart.totalMs / 1000), 'MiB/s'),
+      metric('multipart form: ratio ours/duckdb', csvMB / (multipart.totalMs / 1000) / duckMBps, 'x'),
       metric('ours: wall time', ours.totalMs / 1000, 's'),
       metric('duckdb: wall time', duck.ms / 1000, 's'),
       metric('server peak RSS during ingest', peakRssMB, 'MiB'),

@@ -39,7 +39,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const rid = url.searchParams.get('rid');
   let outcome: Omit<Outcome, 'rid'>;
   try {
-    const up = await receiveUpload(req, { tmpDir: uploads, maxBytes });
+    const rawFields = Object.fromEntries([...url.searchParams].filter(([k]) => ['fileName', 'format', 'mode', 'mergeSchema', 'idempotencyKey'].includes(k)));
+    const up = await receiveUpload(req, { tmpDir: uploads, maxBytes, rawFields });
     if (url.pathname === '/receive') {
       rmSync(up.path);
       outcome = { status: 200, body: { ...up }, error: null };
@@ -479,7 +480,6 @@ describe('receiveUpload', () => {
   });
 
   it.each([
-    ['a JSON body', { 'content-type': 'application/json' }, '{"a":1}', /multipart\/form-data/],
     ['a form without a file', { 'content-type': 'multipart/form-data; boundary=B' }, '--B\r\nContent-Disposition: form-data; name="mode"\r\n\r\nappend\r\n--B--\r\n', /no file part/],
     [
       'a file under another field name',
@@ -554,6 +554,78 @@ describe('receiveUpload', () => {
     rmSync(file);
     expectNoTempFiles();
   }, 120_000);
+});
+
+describe('raw uploads (the body is the file)', () => {
+  /** POSTs `body` as it is with the given headers and query; returns the server's outcome. */
+  async function raw(path: string, body: string | Uint8Array, headers: Record<string, string>, query: Record<string, string>): Promise<Outcome> {
+    const rid = String(++requests);
+    await fetch(`${base}${path}?${new URLSearchParams({ rid, user: 'alice', ...query })}`, { method: 'POST', headers, body })
+      .then((r) => r.arrayBuffer())
+      .catch(() => undefined);
+    const o = outcomes.find((x) => x.rid === rid);
+    expect(o).toBeDefined();
+    return o as Outcome;
+  }
+
+  it('ingests a raw CSV body named by fileName, with options from the query, as a multipart upload would', async () => {
+    const T = 'bronze.raw.orders';
+    const o = await raw('/ingest', ORDERS, { 'content-type': 'text/csv' }, { table: T, fileName: 'orders-june.csv' });
+    expect(o.error?.message).toBeUndefined();
+    expect(o.body).toMatchObject({ table: T, version: 0, created: true, rows: 3 });
+    const rows = await rowsOf(T, 'id');
+    expect(rows.map((r) => r.customer)).toEqual(['ann', 'bob', 'cy, jr']);
+    expect(new Set(rows.map((r) => r._source_file))).toEqual(new Set(['orders-june.csv']));
+    // mode=overwrite from the query string; the name from Content-Disposition.
+    const again = await raw('/ingest', 'id,customer,amount,ordered\n9,zed,1,2024-06-09\n', { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="more.csv"' }, { table: T, mode: 'overwrite' });
+    expect(again.body).toMatchObject({ version: 1, rows: 1 });
+    expect((await rowsOf(T)).map((r) => [String(r.id), r._source_file])).toEqual([['9', 'more.csv']]);
+    expectNoTempFiles();
+  });
+
+  it('names an unnamed body by its Content-Type, and refuses one it cannot tell the format of', async () => {
+    const ok = await raw('/receive', '{"a":1}\n', { 'content-type': 'application/x-ndjson' }, {});
+    expect(ok.body).toMatchObject({ fileName: 'upload.ndjson', bytes: 8, fields: {} });
+    const before = await stateOf('bronze.raw.unknown');
+    const o = await raw('/ingest', 'a,b\n1,2\n', { 'content-type': 'application/octet-stream' }, { table: 'bronze.raw.unknown' });
+    await expectRefused(o, 'INVALID_INPUT', [/cannot tell the format of "upload"/], 'bronze.raw.unknown', before);
+  });
+
+  it('refuses a body over maxBytes (with and without Content-Length), a Content-Encoding, and a body cut short', async () => {
+    const big = await raw('/receive', 'x'.repeat(5000), { 'content-type': 'text/csv' }, { maxBytes: '1000' });
+    expect(big.error?.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(big.error?.message).toContain('1000 bytes');
+    expectNoTempFiles();
+
+    // Chunked (no Content-Length): the limit trips while streaming.
+    const n = outcomes.length;
+    const r = request(`${base}/receive?maxBytes=1000`, { method: 'POST', headers: { 'content-type': 'text/csv', 'transfer-encoding': 'chunked' } });
+    r.on('error', () => undefined);
+    for (let i = 0; i < 10; i++) r.write('y'.repeat(500));
+    r.end();
+    const chunked = await waitOutcome(n);
+    expect(chunked.error?.code).toBe('PAYLOAD_TOO_LARGE');
+    expectNoTempFiles();
+
+    const exact = await raw('/receive', 'z'.repeat(1000), { 'content-type': 'text/csv' }, { maxBytes: '1000', fileName: 'exact.csv', mode: 'append' });
+    expect(exact.body).toMatchObject({ bytes: 1000, fileName: 'exact.csv', fields: { mode: 'append' } });
+
+    const gz = await raw('/receive', gzipSync('a,b\n'), { 'content-type': 'text/csv', 'content-encoding': 'gzip' }, {});
+    expect(gz.error?.code).toBe('INVALID_INPUT');
+    expect(gz.error?.message).toMatch(/Content-Encoding gzip/);
+
+    const m = outcomes.length;
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(`POST /ingest?table=bronze.raw.cut&fileName=cut.csv HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 100000\r\n\r\na,b\n${'1,2\n'.repeat(1000)}`);
+    await new Promise((res) => setTimeout(res, 100));
+    socket.destroy();
+    const cut = await waitOutcome(m);
+    expect(cut.error?.code).toBe('INVALID_INPUT');
+    expect(cut.error?.message).toMatch(/upload was truncated/);
+    expect(await versionOf('bronze.raw.cut')).toBe(-1);
+    expectNoTempFiles();
+  });
 });
 
 describe('ingestFile directly', () => {

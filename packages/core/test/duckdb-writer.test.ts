@@ -459,6 +459,50 @@ describe.each(STORAGES)('writeDataFiles with $name', (storageCase) => {
   });
 });
 
+describe('writeDataFiles: timestamp columns', () => {
+  // The writer converts without ICU's calendar (make_timestamptz(epoch_us(...))); the values must be CAST's, whatever
+  // the source type and the session's time zone, infinities and nulls included.
+  it.each([
+    ['TIMESTAMP', `TIMESTAMP`],
+    ['TIMESTAMPTZ', `TIMESTAMPTZ`],
+    ['VARCHAR', `VARCHAR`],
+  ])('writes a %s source as the instants CAST gives', async (_label, sourceType) => {
+    const storage = new MemoryStorage();
+    const schema = struct(field('id', 'long'), field('ts', 'timestamp'), field('ntz', 'timestamp_ntz'));
+    const values = [
+      `'2024-01-01 10:00:00.123456'`,
+      `'1900-03-01 01:02:03.000001'`,
+      `'1969-12-31 23:59:59.999999'`,
+      `'infinity'`,
+      `'-infinity'`,
+      `NULL`,
+    ];
+    const source = `SELECT * FROM (VALUES ${values.map((v, i) => `(${i}, CAST(${v} AS ${sourceType}), CAST(${v} AS ${sourceType}))`).join(', ')}) AS t(id, ts, ntz)`;
+    await conn.run(`SET TimeZone = 'America/New_York'`);
+    try {
+      const adds = await writeDataFiles({ ...baseOptions(storage), tableKey: 't', source, schema, partitionColumns: [] });
+      expect(String((await conn.runAndReadAll(`SELECT current_setting('TimeZone') AS tz`)).getRowObjectsJson()[0].tz)).toBe('America/New_York');
+      const dir = await mkdtemp(path.join(scratch, 'ts-'));
+      const files = await Promise.all(adds.map((a, n) => localCopy(storage, `t/${decodeURIComponent(a.path)}`, dir, n)));
+      await conn.run(`SET TimeZone = 'UTC'`);
+      const back = (
+        await conn.runAndReadAll(`SELECT id, CAST(ts AS VARCHAR) AS ts, CAST(ntz AS VARCHAR) AS ntz FROM read_parquet([${files.map(quoteString).join(', ')}]) ORDER BY id`)
+      ).getRowObjectsJson();
+      // What the CAST of the same source gives in UTC: the reference.
+      const expected = (
+        await conn.runAndReadAll(`SELECT CAST(id AS BIGINT) AS id, CAST(CAST(CAST(ts AS TIMESTAMP) AS TIMESTAMPTZ) AS VARCHAR) AS ts, CAST(CAST(ntz AS TIMESTAMP) AS VARCHAR) AS ntz FROM (${source}) ORDER BY id`)
+      ).getRowObjectsJson();
+      expect(back).toEqual(expected);
+      expect(back[0].ts).toBe('2024-01-01 10:00:00.123456+00');
+      expect(back[1].ts).toBe('1900-03-01 01:02:03.000001+00');
+      expect(back[3].ts).toBe('infinity');
+      expect(back[5].ts).toBeNull();
+    } finally {
+      await conn.run(`SET TimeZone = 'UTC'`);
+    }
+  });
+});
+
 describe('writeDataFiles: splitting, column mapping, edge cases', () => {
   it('rolls unpartitioned files at about maxRowsPerFile rows and writes one file per partition', async () => {
     const storage = new MemoryStorage();

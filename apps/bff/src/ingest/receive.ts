@@ -14,6 +14,11 @@ export interface ReceiveOptions {
   tmpDir: string;
   /** Largest accepted file, in bytes. */
   maxBytes: number;
+  /**
+   * For a raw upload (any Content-Type but multipart/form-data: the body is the file): its options, e.g. from the
+   * query string (`fileName`, `format`, `mode`, `mergeSchema`, `idempotencyKey`). Ignored for multipart uploads.
+   */
+  rawFields?: Record<string, string>;
 }
 
 /** An upload saved to disk. */
@@ -61,13 +66,15 @@ function names(raw: string | undefined): { fileName: string; suffix: string } {
  * from Content-Length), and with INVALID_INPUT when the request is not multipart, has no `file` part, more than one
  * file, unknown file fields, over-long fields, or was truncated (client disconnect, missing closing boundary, too
  * many parts). On rejection the temp file is deleted and the rest of the body is left unread: answer the client and
- * close the connection.
+ * close the connection. Any other Content-Type is a raw upload: the body is the file (no form parsing, the cheapest
+ * path for large files), its name and options from `rawFields` (see receiveRaw).
  */
 export async function receiveUpload(req: IncomingMessage, options: ReceiveOptions): Promise<ReceivedUpload> {
   const { tmpDir, maxBytes } = options;
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
     throw new LakehouseError('INVALID_INPUT', `maxBytes must be a non-negative integer, got ${maxBytes}`, { maxBytes });
   }
+  if (!isMultipart(req)) return receiveRaw(req, options);
   const length = Number(req.headers['content-length']);
   if (Number.isFinite(length) && length > maxBytes + FORM_OVERHEAD_BYTES) throw tooLarge(maxBytes);
 
@@ -203,3 +210,91 @@ async function removeTemp(out: WriteStream | null, path: string | null): Promise
   }
   if (path) await rm(path, { force: true }).catch(() => undefined);
 }
+
+/** Content types of raw uploads and the file name suffix they imply when the client gives no file name. */
+const RAW_SUFFIXES: Record<string, string> = {
+  'text/csv': '.csv',
+  'text/tab-separated-values': '.tsv',
+  'application/json': '.json',
+  'application/x-ndjson': '.ndjson',
+  'application/jsonl': '.ndjson',
+  'application/vnd.apache.parquet': '.parquet',
+  'application/x-parquet': '.parquet',
+};
+
+function isMultipart(req: IncomingMessage): boolean {
+  return /^multipart\//i.test(req.headers['content-type'] ?? '');
+}
+
+/** The file name of a raw upload: the `fileName` field, else Content-Disposition's filename, else `upload` + the type's suffix. */
+function rawFileName(req: IncomingMessage, fields: Record<string, string>): string | undefined {
+  if (fields.fileName?.trim()) return fields.fileName;
+  const disposition = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(req.headers['content-disposition'] ?? '');
+  if (disposition) {
+    try {
+      return decodeURIComponent(disposition[1]);
+    } catch {
+      return disposition[1];
+    }
+  }
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  return RAW_SUFFIXES[type] ? `upload${RAW_SUFFIXES[type]}` : undefined;
+}
+
+/**
+ * A raw upload: the request body is the file, streamed to a new temp file under `tmpDir` with backpressure. Same
+ * guarantees and errors as the multipart path: PAYLOAD_TOO_LARGE over `maxBytes` (up front from Content-Length),
+ * INVALID_INPUT for a body that ends early (disconnect, fewer bytes than Content-Length) or a Content-Encoding (send
+ * `.gz` files by name instead); the temp file is deleted on any failure.
+ */
+/** The checks and names every raw upload starts with (no byte read yet). */
+function rawPreamble(req: IncomingMessage, options: ReceiveOptions): { fileName: string; suffix: string; fields: Record<string, string>; length: number } {
+  const fields = { ...(options.rawFields ?? {}) };
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity') {
+    throw new LakehouseError('INVALID_INPUT', `Content-Encoding ${encoding} is not accepted: send a compressed file as it is, named .csv.gz (fileName)`, {
+      contentEncoding: encoding,
+    });
+  }
+  const length = Number(req.headers['content-length']);
+  if (Number.isFinite(length) && length > options.maxBytes) throw tooLarge(options.maxBytes);
+  const { fileName, suffix } = names(rawFileName(req, fields));
+  delete fields.fileName;
+  return { fileName, suffix, fields, length };
+}
+
+async function receiveRaw(req: IncomingMessage, options: ReceiveOptions): Promise<ReceivedUpload> {
+  const { tmpDir, maxBytes } = options;
+  const { fileName, suffix, fields, length } = rawPreamble(req, options);
+  await mkdir(tmpDir, { recursive: true });
+  const path = join(tmpDir, `upload-${randomUUID()}${suffix}`);
+  const out = createWriteStream(path, { flags: 'wx', highWaterMark: STREAM_BUFFER_BYTES });
+  let bytes = 0;
+  let over = false;
+  const onData = (chunk: Buffer): void => {
+    bytes += chunk.length;
+    if (bytes > maxBytes && !over) {
+      over = true;
+      req.unpipe(out);
+      out.destroy(tooLarge(maxBytes));
+    }
+  };
+  req.on('data', onData);
+  try {
+    // pipeline() pauses the request while the disk is behind, and fails when the client goes away mid-body.
+    await pipeline(req, out);
+    if (over) throw tooLarge(maxBytes);
+    if (!req.complete) throw truncated('the client disconnected before the end of the body');
+    if (Number.isFinite(length) && bytes !== length) throw truncated(`${bytes} of the ${length} bytes of Content-Length arrived`);
+    return { path, fileName, bytes, fields };
+  } catch (e) {
+    await removeTemp(out, path);
+    if (over) throw tooLarge(maxBytes);
+    if (isLakehouseError(e)) throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' || !req.complete) throw truncated('the client disconnected before the end of the body');
+    throw toLakehouseError(e);
+  } finally {
+    req.off('data', onData);
+  }
+}
+

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Router } from 'express';
+import { Router, type Request } from 'express';
+import { LakehouseError } from '@lakehouse/core';
 import type { AppDeps } from '../app.js';
 import { auditRequest, requireCapability } from '../http/context.js';
 import { ingestFile, ingestOptionsFromFields } from '../ingest/ingest.js';
@@ -8,7 +9,26 @@ import { respondWithJob } from '../jobs/runner.js';
 import { receiveUpload } from '../ingest/receive.js';
 import { tableParam } from './tables.js';
 
-/** POST /api/tables/{name}/ingest: a multipart upload streamed to disk, then appended to a bronze table as a job. */
+/** Query parameters a raw upload (the body is the file) may carry. */
+const RAW_UPLOAD_PARAMS = new Set(['fileName', 'format', 'mode', 'mergeSchema', 'idempotencyKey']);
+
+/** The options of a raw upload from the query string; INVALID_INPUT naming an unknown or repeated parameter. */
+function rawUploadFields(query: Request['query']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(query)) {
+    if (!RAW_UPLOAD_PARAMS.has(k)) {
+      throw new LakehouseError('INVALID_INPUT', `unknown ingest parameter "${k}": use ${[...RAW_UPLOAD_PARAMS].join(', ')}`, { parameter: k });
+    }
+    if (typeof v !== 'string') throw new LakehouseError('INVALID_INPUT', `ingest parameter "${k}" must be given once`, { parameter: k });
+    out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * POST /api/tables/{name}/ingest: the file as a multipart upload (field `file`, options as form fields) or as the raw
+ * body (options in the query string), streamed to disk, then appended to a bronze table as a job.
+ */
 export function ingestRouter(deps: AppDeps): Router {
   const r = Router();
   const { catalog, warehouse, engines, clock, jobs, config } = deps;
@@ -17,7 +37,11 @@ export function ingestRouter(deps: AppDeps): Router {
     const p = await requireCapability(catalog, res, 'modify', 'ingest', name);
     let upload;
     try {
-      upload = await receiveUpload(req, { tmpDir: join(config.warehouse, '.lakehouse', 'uploads'), maxBytes: config.maxUploadBytes });
+      upload = await receiveUpload(req, {
+        tmpDir: join(config.warehouse, '.lakehouse', 'uploads'),
+        maxBytes: config.maxUploadBytes,
+        rawFields: req.is('multipart') ? undefined : rawUploadFields(req.query),
+      });
     } catch (e) {
       // The rest of the body was not read: close the connection instead of reusing it.
       res.set('Connection', 'close');
