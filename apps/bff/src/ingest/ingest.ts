@@ -258,8 +258,18 @@ export async function ingestFile(ctx: IngestContext, req: IngestRequest): Promis
     if (ctx.signal?.aborted) throw cancelled();
     return await ctx.engines.with((engine) => runIngest(ctx, req, { name, layout, mode }, engine));
   } finally {
-    if (!req.keepFile) await rm(req.path, { force: true }).catch(() => undefined);
+    if (!req.keepFile) await removeUpload(req.path);
   }
+}
+
+/**
+ * Deletes an upload without waiting for its blocks to be freed: the name goes at once (unlinked while a handle is
+ * open), the file system frees the space when the handle closes, in the background (for a GiB, most of a second).
+ */
+async function removeUpload(path: string): Promise<void> {
+  const handle = await open(path, 'r').catch(() => null);
+  await rm(path, { force: true }).catch(() => undefined);
+  void handle?.close().catch(() => undefined);
 }
 
 async function runIngest(
