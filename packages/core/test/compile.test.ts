@@ -2,7 +2,9 @@
 // row number) and what it yields in both engines it must serve: DuckDB for Node 1.5.6 (the BFF) and DuckDB-WASM
 // 0.9.2 (the browser; its Node build reads local files the same way). The oracle for the golden tables is the union
 // of single-file compiles, whose partition values are plain literals.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,9 @@ import { EXPECTED, FIXTURES_DIR, fixtureRoot } from './support/fixtures.js';
 interface WasmConnection {
   query(sql: string): { toArray(): { toJSON(): Record<string, unknown> }[] };
 }
+/** The engine's JavaScript runtime (file system calls DuckDB-WASM makes); wrapped below to count the calls. */
+type WasmRuntime = Record<string, unknown>;
+const runtimeCalls: Record<string, number> = {};
 const requireWeb = createRequire(new URL('../../../apps/web/package.json', import.meta.url));
 const wasmPath = requireWeb.resolve('duckdb-wasm/dist/duckdb-node-blocking.cjs');
 const wasmDist = wasmPath.slice(0, wasmPath.lastIndexOf('/') + 1);
@@ -28,7 +33,14 @@ beforeAll(async () => {
     VoidLogger: new () => unknown;
     NODE_RUNTIME: unknown;
   };
-  const rt = lib.NODE_RUNTIME;
+  const rt = lib.NODE_RUNTIME as WasmRuntime;
+  for (const [name, fn] of Object.entries(rt)) {
+    if (typeof fn !== 'function') continue;
+    rt[name] = function (this: unknown, ...args: unknown[]) {
+      runtimeCalls[name] = (runtimeCalls[name] ?? 0) + 1;
+      return (fn as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  }
   const bundle = (b: string) => ({ mainModule: `${wasmDist}duckdb-${b}.wasm`, mainWorker: `${wasmDist}duckdb-node-${b}.worker.cjs` });
   const db = await lib.createDuckDB({ mvp: bundle('mvp'), eh: bundle('eh') }, new lib.VoidLogger(), rt);
   await db.instantiate();
@@ -295,5 +307,104 @@ describe('compileScanSql: filters on partition columns skip files before they ar
     expect(plan).toMatch(/File Filters/);
     // DuckDB for Node also says how many files are left to scan.
     if (engine === 'node') expect(plan).toContain(`Scanning Files: ${matching.length}/${p.files.length}`);
+  });
+});
+
+// --- Two column sets: a column added by schema evolution ---------------------------------------------------------------
+// Older files lack `coupon`; the compiled view keeps union_by_name for them (their footers give two column sets). Read
+// both ways: queries naming only columns every file has match a plain read_parquet of the same files, and queries that
+// read the added column (or `*`) see NULL for the older files' rows.
+describe('compileScanSql: a table whose files have two column sets', () => {
+  let dir = '';
+  const paths: Record<string, string> = {};
+  const evolved = () =>
+    plan(
+      [col('id', 'long'), col('ts', 'timestamp'), col('day', 'date', true), col('amount', { type: 'decimal', precision: 12, scale: 2 }), col('coupon', 'string')],
+      [
+        { ...file('old-1.parquet', { day: '2024-05-01' }), numRecords: 3 },
+        { ...file('old-2.parquet', { day: '2024-05-02' }), numRecords: 2 },
+        { ...file('new-1.parquet', { day: '2024-05-02' }), numRecords: 2 },
+      ],
+    );
+  const fileUrl = (f: ScanFile): string => paths[f.path];
+  /** Top-level columns of each file, from the tail of the file as the browser fetches it. */
+  const fileColumns = (f: ScanFile): string[] | null => {
+    const bytes = readFileSync(paths[f.path]);
+    return parquetTopLevelColumns(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'compile-two-sets-'));
+    const write = async (name: string, select: string) => {
+      paths[name] = join(dir, name);
+      await node.run(`COPY (${select}) TO '${paths[name]}' (FORMAT PARQUET)`);
+    };
+    await write('old-1.parquet', `SELECT i::BIGINT AS id, TIMESTAMPTZ '2024-05-01 10:00:00+00' + to_minutes(i) AS ts, (i * 1.25)::DECIMAL(12,2) AS amount FROM range(1, 4) t(i)`);
+    await write('old-2.parquet', `SELECT i::BIGINT AS id, TIMESTAMPTZ '2024-05-02 10:00:00+00' + to_minutes(i) AS ts, (i * 1.25)::DECIMAL(12,2) AS amount FROM range(4, 6) t(i)`);
+    await write('new-1.parquet', `SELECT i::BIGINT AS id, TIMESTAMPTZ '2024-05-02 11:00:00+00' + to_minutes(i) AS ts, (i * 1.25)::DECIMAL(12,2) AS amount, 'C' || i AS coupon FROM range(6, 8) t(i)`);
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the footers give two column sets, so the files are read with union_by_name', () => {
+    const sql = compileScanSql(evolved(), { fileUrl, schema: 'union', fileColumns });
+    expect(new Set(evolved().files.map((f) => JSON.stringify(fileColumns(f)))).size).toBe(2);
+    expect(sql).toContain('union_by_name=true');
+    expect(count(sql, /read_parquet\(/g)).toBe(1);
+  });
+
+  describe.each(ENGINES)('DuckDB %s', (engine) => {
+    it.each(SHAPES)('%s shape: columns every file has give what a plain read_parquet of the files gives', async (shape) => {
+      const view = compileScanSql(evolved(), { fileUrl, schema: shape, fileColumns });
+      const list = Object.values(paths).map((p) => `'${p}'`).join(', ');
+      const agg = 'count(*) AS n, CAST(sum(amount) AS VARCHAR) AS revenue, max(id) AS last_id';
+      expect(await rows(engine, `SELECT ${agg} FROM (${view})`)).toEqual(await rows(engine, `SELECT ${agg} FROM read_parquet([${list}])`));
+      expect(await rows(engine, `SELECT count(*) AS n FROM (${view}) WHERE day = DATE '2024-05-02'`)).toEqual([{ n: '4' }]);
+    });
+
+    it.each(SHAPES)('%s shape: the added column reads NULL for the older files, its values for the newer', async (shape) => {
+      const view = compileScanSql(evolved(), { fileUrl, schema: shape, fileColumns });
+      expect(await rows(engine, `SELECT id, coupon FROM (${view}) ORDER BY id`)).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => ({ id: String(i), coupon: i >= 6 ? `C${i}` : null })));
+      expect(await rows(engine, `SELECT count(coupon) AS c, count(*) AS n FROM (${view})`)).toEqual([{ c: '2', n: '7' }]);
+    });
+
+    it.each(SHAPES)('%s shape: SELECT * yields every column of the schema, in order, typed', async (shape) => {
+      const view = compileScanSql(evolved(), { fileUrl, schema: shape, fileColumns });
+      const described = await rows(engine, `DESCRIBE SELECT * FROM (${view})`);
+      expect(described.map((r) => [r.column_name, r.column_type])).toEqual([
+        ['id', 'BIGINT'],
+        ['ts', 'TIMESTAMP'],
+        ['day', 'DATE'],
+        ['amount', 'DECIMAL(12,2)'],
+        ['coupon', 'VARCHAR'],
+      ]);
+      const all = await lines(engine, view, ['id', 'ts', 'day', 'amount', 'coupon']);
+      expect(all).toContain('1|2024-05-01 10:01:00|2024-05-01|1.25|∅');
+      expect(all).toContain('7|2024-05-02 11:07:00|2024-05-02|8.75|C7');
+      expect(all).toHaveLength(7);
+    });
+  });
+
+  // The console's engine leaves DuckDB's object cache off: 0.9.2 never reuses a cached footer of an HTTP file, and with
+  // the cache on, binding a view asks every file's modification time again for each column.
+  it('DuckDB-WASM with the object cache on asks file modification times per column and file; off, never', async () => {
+    const view = compileScanSql(evolved(), { fileUrl, schema: 'union', fileColumns });
+    const calls = async (sql: string): Promise<number> => {
+      await rows('wasm', sql);
+      delete runtimeCalls.getLastFileModificationTime;
+      await rows('wasm', sql);
+      return runtimeCalls.getLastFileModificationTime ?? 0;
+    };
+    const query = `SELECT count(*) AS n, sum(amount) AS s FROM (${view})`;
+    try {
+      await rows('wasm', 'SET enable_object_cache = true');
+      const on = await calls(query);
+      expect(on).toBeGreaterThanOrEqual(evolved().files.length);
+      await rows('wasm', 'SET enable_object_cache = false');
+      expect(await calls(query)).toBe(0);
+    } finally {
+      await rows('wasm', 'SET enable_object_cache = false');
+    }
   });
 });
