@@ -1,6 +1,7 @@
 import react from '@vitejs/plugin-react';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
@@ -43,23 +44,64 @@ function precompress(): Plugin {
 }
 
 /**
- * Adds `<link rel="prefetch">` for DuckDB-WASM's worker script and wasm (the exception-handling build every current
- * browser runs) to index.html: the browser downloads them into its HTTP cache at idle priority while the user signs in
- * and looks around, so the SQL editor's engine start only compiles. The JavaScript of the page itself stays as is.
+ * Adds to index.html (before the console's module script) an inline script that loads DuckDB-WASM's worker script
+ * and wasm (the exception-handling build every current browser runs; neither is part of the page's JavaScript).
+ *
+ * - A page opened with a session of its tab (apps/web/src/lib/api.ts's session key) or with a login link
+ *   (`/login#token=...`) is about to use the engine: the `early` entry (src/early.ts, with `<link rel="modulepreload">`
+ *   for its chunks) is imported at once: it starts the engine while the console's own JavaScript loads, and its
+ *   worker downloads the wasm straight into a streaming compile (no prefetch: that would read and decompress the
+ *   24 MB file from the HTTP cache once more).
+ * - Any other visitor only prefetches the worker script and the wasm into the HTTP cache at idle priority (they may
+ *   sign in next); their initial JavaScript is unchanged.
  */
-function prefetchDuckDb(): Plugin {
+function loadDuckDb(): Plugin {
   return {
-    name: 'lakehouse-prefetch-duckdb',
+    name: 'lakehouse-load-duckdb',
     apply: 'build',
     transformIndexHtml: {
       order: 'post',
-      handler(_html, ctx) {
-        const names = Object.keys(ctx.bundle ?? {}).filter((n) => /(^|\/)duckdb-(eh-[^/]*\.wasm|browser-eh\.worker-[^/]*\.js)$/.test(n));
-        return names.sort().map((n) => ({
-          tag: 'link',
-          attrs: n.endsWith('.wasm') ? { rel: 'prefetch', href: `/${n}`, as: 'fetch', crossorigin: 'anonymous' } : { rel: 'prefetch', href: `/${n}` },
-          injectTo: 'head' as const,
-        }));
+      handler(html, ctx) {
+        const bundle = ctx.bundle ?? {};
+        const asset = (re: RegExp): string => {
+          const n = Object.keys(bundle).find((x) => re.test(x));
+          if (!n) throw new Error(`the build has no DuckDB asset matching ${re}`);
+          return `/${n}`;
+        };
+        const wasm = asset(/(^|\/)duckdb-eh-[^/]*\.wasm$/);
+        const worker = asset(/(^|\/)duckdb-browser-eh\.worker-[^/]*\.js$/);
+        const early = Object.values(bundle).find((c) => c.type === 'chunk' && c.isEntry && c.name === 'early');
+        if (!early || early.type !== 'chunk') throw new Error('the build has no `early` entry chunk (src/early.ts)');
+        // The entry and every chunk it imports, transitively (preloaded in parallel rather than discovered one by one).
+        const files: string[] = [];
+        const visit = (name: string): void => {
+          if (files.includes(`/${name}`)) return;
+          files.push(`/${name}`);
+          const c = bundle[name];
+          if (c?.type === 'chunk') c.imports.forEach(visit);
+        };
+        visit(early.fileName);
+        const script = `(function () {
+  var expected = false;
+  try { expected = sessionStorage.getItem('lakehouse.session') !== null; } catch (e) {}
+  if (/\\/login$/.test(location.pathname) && location.hash.indexOf('token=') >= 0) expected = true;
+  function link(rel, href, as) {
+    var l = document.createElement('link');
+    l.rel = rel;
+    l.href = href;
+    if (as) { l.as = as; l.crossOrigin = 'anonymous'; }
+    document.head.appendChild(l);
+  }
+  link('prefetch', ${JSON.stringify(worker)});
+  if (!expected) { link('prefetch', ${JSON.stringify(wasm)}, 'fetch'); return; }
+  var files = ${JSON.stringify(files)};
+  for (var i = 1; i < files.length; i++) link('modulepreload', files[i]);
+  import(files[0]).catch(function () {});
+})();`;
+        // Before the console's module script and stylesheet (a classic script after a stylesheet waits for it).
+        const at = html.indexOf('<script type="module"');
+        if (at < 0) throw new Error('index.html has no module script');
+        return `${html.slice(0, at)}<script>${script}</script>\n    ${html.slice(at)}`;
       },
     },
   };
@@ -67,9 +109,15 @@ function prefetchDuckDb(): Plugin {
 
 // The console is served by the BFF in production; `pnpm --filter @lakehouse/web dev` proxies the API to it.
 export default defineConfig({
-  plugins: [react(), prefetchDuckDb(), precompress()],
+  plugins: [react(), loadDuckDb(), precompress()],
   optimizeDeps: { exclude: ['duckdb-wasm'] },
   server: { proxy: { '/api': 'http://127.0.0.1:8080', '/files': 'http://127.0.0.1:8080' } },
-  build: { outDir: 'dist', sourcemap: false, chunkSizeWarningLimit: 2000 },
+  build: {
+    outDir: 'dist',
+    sourcemap: false,
+    chunkSizeWarningLimit: 2000,
+    // `early`: what index.html's inline script imports to start DuckDB-WASM early (see loadDuckDb).
+    rollupOptions: { input: { index: fileURLToPath(new URL('index.html', import.meta.url)), early: fileURLToPath(new URL('src/early.ts', import.meta.url)) } },
+  },
   worker: { format: 'es' },
 });

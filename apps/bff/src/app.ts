@@ -59,7 +59,8 @@ export function createApp(deps: AppDeps, extensions: ApiExtension[] = []): Expre
   app.use(filesRouter(deps));
   app.use('/api', express.json({ limit: '2mb' }));
 
-  // Exchange a (one-time) login token for a session token.
+  // Exchange a (one-time) login token for a session token. The answer carries the user's grants too (what GET /api/me
+  // answers), so a console signing in needs no second round trip before it shows the signed-in shell.
   app.post('/api/auth/login', async (req, res) => {
     const { token } = z.object({ token: z.string().min(1) }).parse(req.body ?? {});
     const found = await catalog.useToken(hashToken(token), new Date(clock.now()).toISOString());
@@ -69,8 +70,11 @@ export function createApp(deps: AppDeps, extensions: ApiExtension[] = []): Expre
     }
     const secret = newTokenSecret();
     await catalog.createToken(found.user.id, hashToken(secret), { expiresAt: new Date(clock.now() + 30 * 86_400_000).toISOString() });
-    await catalog.audit({ userId: found.user.id, userName: found.user.name, action: 'login', table: null, outcome: 'ok', details: {} });
-    res.json({ token: secret, user: found.user });
+    const [grants] = await Promise.all([
+      catalog.listGrants({ userId: found.user.id }),
+      catalog.audit({ userId: found.user.id, userName: found.user.name, action: 'login', table: null, outcome: 'ok', details: {} }),
+    ]);
+    res.json({ token: secret, user: found.user, grants });
   });
 
   app.use('/api', async (req, res, next) => {

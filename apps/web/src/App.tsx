@@ -44,9 +44,15 @@ function AuthGate() {
   return <SignedIn />;
 }
 
-/** The shell of a signed-in user; prefetches the SQL editor's code once the page is idle. */
+/**
+ * The shell of a signed-in user. The SQL page is where most sessions go next: its code loads once the page is idle,
+ * and the views its draft reads are built at once (scan plans and Parquet footers fetched while DuckDB-WASM starts).
+ */
 function SignedIn() {
-  useEffect(() => whenIdle(() => void loadSqlPage().catch(() => undefined), 2_000), []);
+  useEffect(() => {
+    void import('./features/sql/prewarm.js').then((m) => m.prewarmSqlDraft()).catch(() => undefined);
+    return whenIdle(() => void loadSqlPage().catch(() => undefined), 2_000);
+  }, []);
   return <AppShell />;
 }
 

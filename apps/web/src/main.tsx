@@ -3,8 +3,13 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.js';
 import { ApiError } from './lib/api.js';
-import { AuthProvider } from './lib/auth.js';
+import { AuthProvider, sessionExpected, startDuckDbEarly } from './lib/auth.js';
 import './styles.css';
+
+// Signed in (or opening a login link): DuckDB-WASM's start (about a second of download, compile and open, mostly in
+// its worker) begins now, in parallel with the first render and the sign-in, rather than when the editor asks for it.
+// (The SQL editor's own code still loads at idle: evaluating it now would delay the first pages.)
+if (sessionExpected()) startDuckDbEarly();
 
 const queryClient = new QueryClient({
   defaultOptions: {

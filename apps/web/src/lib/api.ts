@@ -91,16 +91,21 @@ export async function apiResponse(path: string, options: ApiOptions = {}): Promi
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(options.body);
   }
+  return settle(fetch(apiUrl(path, options.query), { method: options.method ?? 'GET', headers, body, signal: options.signal }), token !== null);
+}
+
+/** The response of a request already sent, as `apiResponse` returns it (errors thrown as `ApiError`). */
+async function settle(response: Promise<Response>, authenticated: boolean): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(apiUrl(path, options.query), { method: options.method ?? 'GET', headers, body, signal: options.signal });
+    res = await response;
   } catch (e) {
     if (e instanceof DOMException && e.name === 'AbortError') throw e;
     throw new ApiError('NETWORK_ERROR', `the server did not answer (${(e as Error).message}); is the lakehouse server running?`, 0);
   }
   if (res.ok) return res;
   const error = await errorOf(res);
-  if (error.code === 'UNAUTHENTICATED' && token) for (const l of unauthenticatedListeners) l(error);
+  if (error.code === 'UNAUTHENTICATED' && authenticated) for (const l of unauthenticatedListeners) l(error);
   throw error;
 }
 
@@ -116,7 +121,18 @@ async function errorOf(res: Response): Promise<ApiError> {
 
 /** Calls the API and returns the JSON body validated by `schema`; a body that breaks the contract throws BAD_RESPONSE. */
 export async function api<T>(path: string, schema: Schema<T>, options: ApiOptions = {}): Promise<T> {
-  const res = await apiResponse(path, options);
+  return bodyOf(path, await apiResponse(path, options), schema);
+}
+
+/**
+ * Like `api`, for an unauthenticated request to `path` that was sent already (e.g. by index.html's early script):
+ * the same errors (`ApiError`) and the same validation of the body by `schema`.
+ */
+export async function apiSent<T>(path: string, response: Promise<Response>, schema: Schema<T>): Promise<T> {
+  return bodyOf(path, await settle(response, false), schema);
+}
+
+async function bodyOf<T>(path: string, res: Response, schema: Schema<T>): Promise<T> {
   let json: unknown;
   try {
     json = await res.json();

@@ -1,8 +1,8 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { whenIdle } from './idle.js';
-import { authKeys, exchangeLoginToken, fetchMe, type Me } from '../features/auth/api.js';
-import { getSessionToken, onUnauthenticated, setSessionToken, type ApiError } from './api.js';
+import { GrantSchema } from '@lakehouse/contracts';
+import { authKeys, fetchMe, LoginResponseSchema, type Me } from '../features/auth/api.js';
+import { api, apiSent, getSessionToken, onUnauthenticated, setSessionToken, type ApiError } from './api.js';
 
 /** What the console knows about the session. */
 export interface AuthState {
@@ -21,20 +21,66 @@ export interface AuthState {
 
 const AuthContext = createContext<AuthState | null>(null);
 
-// A one-time token must be exchanged exactly once, even when React runs an effect twice.
-const exchanges = new Map<string, Promise<string>>();
+/** POST /api/auth/login's answer; servers that send the user's grants spare the console GET /api/me. */
+const SignInSchema = LoginResponseSchema.extend({ grants: GrantSchema.array().optional() });
 
-function exchangeOnce(loginToken: string): Promise<string> {
+/** A session token, and the user when the login answer described them fully. */
+interface Session {
+  token: string;
+  me: Me | null;
+}
+
+/** The exchange index.html's early script started for a login link (`/login#token=...`), before this code loaded. */
+interface EarlyLogin {
+  token: string;
+  response: Promise<Response>;
+}
+
+function takeEarlyLogin(loginToken: string): Promise<Response> | null {
+  const w = window as { __lakehouseLogin?: EarlyLogin };
+  const early = w.__lakehouseLogin;
+  if (!early || early.token !== loginToken || !(early.response instanceof Promise)) return null;
+  delete w.__lakehouseLogin;
+  return early.response;
+}
+
+async function exchange(loginToken: string): Promise<Session> {
+  const early = takeEarlyLogin(loginToken);
+  const r = early
+    ? await apiSent('/api/auth/login', early, SignInSchema)
+    : await api('/api/auth/login', SignInSchema, { method: 'POST', body: { token: loginToken } });
+  const me = r.grants ? { id: r.user.id, name: r.user.name, role: r.user.role, grants: r.grants } : null;
+  return { token: r.token, me };
+}
+
+// A one-time token must be exchanged exactly once, even when React runs an effect twice.
+const exchanges = new Map<string, Promise<Session>>();
+
+function exchangeOnce(loginToken: string): Promise<Session> {
   let p = exchanges.get(loginToken);
   if (!p) {
-    p = exchangeLoginToken(loginToken).then((r) => r.token);
+    p = exchange(loginToken);
     exchanges.set(loginToken, p);
     p.catch(() => exchanges.delete(loginToken));
   }
   return p;
 }
 
-/** Provides `useAuth()`: the session token lives in sessionStorage, the user comes from GET /api/me. */
+/** True when the page was opened with a session of this tab or with a login link (`/login#token=...`). */
+export function sessionExpected(): boolean {
+  return getSessionToken() !== null || (location.pathname.endsWith('/login') && location.hash.includes('token='));
+}
+
+/**
+ * Starts DuckDB-WASM in the background (the SQL editor, sample tab and column profiles use it): its worker, wasm
+ * download and compile overlap signing in and the first pages instead of delaying the first query. A dynamic import,
+ * so the initial JavaScript stays small and a signed-out visitor never loads it. Idempotent; never throws.
+ */
+export function startDuckDbEarly(): void {
+  void import('./duckdb/engine.js').then((m) => m.getDuckDb()).catch(() => undefined);
+}
+
+/** Provides `useAuth()`: the session token lives in sessionStorage, the user comes from the login answer or GET /api/me. */
 export function AuthProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const [token, setToken] = useState<string | null>(() => getSessionToken());
@@ -53,10 +99,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const signIn = useCallback(
     async (loginToken: string) => {
       const session = await exchangeOnce(loginToken);
-      setSessionToken(session);
+      setSessionToken(session.token);
       queryClient.clear();
+      // The login answer described the user: the shell shows without waiting for GET /api/me.
+      if (session.me) queryClient.setQueryData(authKeys.me(), session.me);
       setNotice(null);
-      setToken(session);
+      setToken(session.token);
     },
     [queryClient],
   );
@@ -71,14 +119,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     retry: (n, e) => n < 2 && !(e as ApiError).code?.startsWith('UNAUTH'),
   });
 
-  // With a session (or a login link being exchanged), start DuckDB-WASM while the browser is idle: its ~1.5 s start
-  // then overlaps signing in and reading the catalog instead of delaying the first query. Loaded by a dynamic import,
-  // so the initial JS stays small; a signed-out visitor never loads it.
-  const signedIn = token !== null || (location.pathname.endsWith('/login') && location.hash.includes('token='));
+  // Signing in later (a pasted token): start DuckDB-WASM then (main.tsx starts it at once for a page opened with a
+  // session or a login link).
   useEffect(() => {
-    if (!signedIn) return;
-    return whenIdle(() => void import('./duckdb/engine.js').then((m) => m.getDuckDb()).catch(() => undefined), 1_000);
-  }, [signedIn]);
+    if (token !== null) startDuckDbEarly();
+  }, [token]);
 
   const value = useMemo<AuthState>(() => {
     const status = token === null ? 'signed-out' : me.data ? 'signed-in' : 'checking';

@@ -12,15 +12,13 @@ import { QueryError, SqlSession, errorSummary, getDuckDb, invalidateTableView, t
 import { tableDetailQuery, tableKeys, tableListQuery } from '../catalog/api.js';
 import { cancelJob, followJob, historyQuery, recordRun, saveQuery, savedListQuery, savedQuery, sqlKeys, startWrite, writeResultOf, type SavedQuery } from './api.js';
 import { sqlNamespace, type CompletionTable } from './completion.js';
+import { initialSql, writeDraft } from './draft.js';
 import { ResultGrid } from './ResultGrid.js';
 import { SqlEditor, type SqlEditorHandle } from './SqlEditor.js';
 import './sql.css';
 
 // Recharts is large: loaded when a chart is first shown.
 const ResultChart = lazy(() => import('./ResultChart.js').then((m) => ({ default: m.ResultChart })));
-
-const DRAFT_KEY = 'lakehouse.sql.draft';
-const DEFAULT_SQL = '-- Ctrl/Cmd-Enter runs the selection or everything; Shift-Ctrl/Cmd-Enter runs the statement at the cursor.\nSELECT count(*) FROM silver.sales.orders;\n';
 
 /** A read result shown under the editor. */
 interface ShownResult {
@@ -53,22 +51,6 @@ const READ_DENIED = 'Reading table data needs the analyst role or a SELECT grant
 const WRITE_DENIED = 'Writes need a MODIFY grant on the target table, its domain or its layer: ask an admin.';
 
 type Busy = null | { kind: 'read' | 'write'; phase: string; startedAt: number; step: number; steps: number };
-
-function readDraft(): string | null {
-  try {
-    return localStorage.getItem(DRAFT_KEY);
-  } catch {
-    return null;
-  }
-}
-
-function writeDraft(text: string): void {
-  try {
-    localStorage.setItem(DRAFT_KEY, text);
-  } catch {
-    // Storage full or disabled: the draft is not kept.
-  }
-}
 
 function lineColumn(text: string, offset: number): string {
   const before = text.slice(0, offset).split('\n');
@@ -270,7 +252,7 @@ export function SqlPage() {
   const queryClient = useQueryClient();
   const editor = useRef<SqlEditorHandle>(null);
   const [session] = useState(() => new SqlSession());
-  const [text, setText] = useState(() => search.get('q') ?? readDraft() ?? DEFAULT_SQL);
+  const [text, setText] = useState(() => search.get('q') ?? initialSql());
   const [hasSelection, setHasSelection] = useState(false);
   const [busy, setBusy] = useState<Busy>(null);
   const [shown, setShown] = useState<ShownResult | null>(null);

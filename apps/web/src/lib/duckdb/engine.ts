@@ -1,4 +1,4 @@
-import type { AsyncDuckDB, AsyncDuckDBConnection } from 'duckdb-wasm';
+import { AsyncDuckDB, VoidLogger, type AsyncDuckDBConnection } from 'duckdb-wasm';
 import ehWasm from 'duckdb-wasm/dist/duckdb-eh.wasm?url';
 import mvpWasm from 'duckdb-wasm/dist/duckdb-mvp.wasm?url';
 import ehWorker from 'duckdb-wasm/dist/duckdb-browser-eh.worker.js?url';
@@ -41,6 +41,43 @@ export interface DuckDbEngine {
   /** Milliseconds the start took (download, compile, open). */
   startMs: number;
 }
+
+// Starts compiling DuckDB's wasm (streaming; from the HTTP cache when index.html prefetched it) as soon as the worker
+// exists, before DuckDB's own worker script has loaded and before the page has loaded DuckDB's JavaScript API and sent
+// the INSTANTIATE message; DuckDB's instantiateStreaming call then instantiates the compiled module (its own fetch of
+// the same file gets an empty answer). When the early compile fails, DuckDB's instantiation fetches and compiles the
+// file itself.
+const COMPILE_PRELUDE = `
+(() => {
+  if (typeof WebAssembly.compileStreaming !== 'function') return;
+  let early;
+  try {
+    early = WebAssembly.compileStreaming(fetch(WASM_URL, { credentials: 'same-origin' }));
+  } catch {
+    return;
+  }
+  early.catch(() => undefined);
+  // DuckDB's own download of the wasm (another read and decompression of 24 MB, piped through a progress stream)
+  // gets an empty body while the early compile is on; its instantiateStreaming below ignores the source.
+  let compiling = true;
+  early.then(() => undefined, () => { compiling = false; });
+  const fetchFn = self.fetch;
+  self.fetch = function (input) {
+    const url = typeof input === 'string' ? input : input && input.url;
+    if (compiling && url === WASM_URL) return Promise.resolve(new Response(null, { status: 200 }));
+    return fetchFn.apply(this, arguments);
+  };
+  const instantiateStreaming = WebAssembly.instantiateStreaming;
+  WebAssembly.instantiateStreaming = async function (source, imports) {
+    const module = await early.catch(() => null);
+    self.fetch = fetchFn;
+    if (!module) return instantiateStreaming.call(WebAssembly, fetchFn(WASM_URL, { credentials: 'same-origin' }), imports);
+    Promise.resolve(source).then((r) => r && r.body && r.body.cancel(), () => undefined).catch(() => undefined);
+    const instance = await WebAssembly.instantiate(module, imports);
+    return { module, instance };
+  };
+})();
+`;
 
 // Runs in the worker before DuckDB's own script: counts XHR traffic per file and answers snapshot requests on a
 // BroadcastChannel (DuckDB owns the worker's message port: the page's `{ __lh: 'sizes' }` messages are taken off it
@@ -205,18 +242,33 @@ let snapshotSeq = 0;
 let epoch = 0;
 const restartListeners = new Set<() => void>();
 
+/** The test module DuckDB-WASM's bundle selection uses to detect WebAssembly exception handling (the `eh` build). */
+const EH_TEST_MODULE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 8, 1, 6, 0, 6, 64, 25, 11, 11]);
+
+/** DuckDB's wasm and worker script for this browser: the exception-handling build when supported, else the MVP build. */
+function bundleUrls(): { mainModule: string; mainWorker: string } {
+  const abs = (u: string) => new URL(u, location.href).href;
+  let eh = false;
+  try {
+    eh = WebAssembly.validate(EH_TEST_MODULE);
+  } catch {
+    eh = false;
+  }
+  return eh ? { mainModule: abs(ehWasm), mainWorker: abs(ehWorker) } : { mainModule: abs(mvpWasm), mainWorker: abs(mvpWorker) };
+}
+
 async function start(): Promise<DuckDbEngine> {
   const t0 = performance.now();
-  const duckdb = await import('duckdb-wasm');
-  measure('duckdb-import', t0);
-  const abs = (u: string) => new URL(u, location.href).href;
-  // The exception-handling build when the browser supports it, else the MVP build.
-  const bundle = await duckdb.selectBundle({
-    mvp: { mainModule: abs(mvpWasm), mainWorker: abs(mvpWorker) },
-    eh: { mainModule: abs(ehWasm), mainWorker: abs(ehWorker) },
-  });
+  const bundle = bundleUrls();
   const name = `lakehouse-duckdb-net-${Math.random().toString(36).slice(2)}`;
-  const source = `const CHANNEL = ${JSON.stringify(name)};\n${COUNTER_PRELUDE}\nimportScripts(${JSON.stringify(bundle.mainWorker)});\n`;
+  const source = [
+    `const CHANNEL = ${JSON.stringify(name)};`,
+    `const WASM_URL = ${JSON.stringify(bundle.mainModule)};`,
+    COMPILE_PRELUDE,
+    COUNTER_PRELUDE,
+    `importScripts(${JSON.stringify(bundle.mainWorker)});`,
+    '',
+  ].join('\n');
   const blobUrl = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
   const worker = new Worker(blobUrl);
   channel?.close();
@@ -226,19 +278,16 @@ async function start(): Promise<DuckDbEngine> {
   if (pendingRanges.length > 0) worker.postMessage({ __lh: 'ranges', ranges: pendingRanges }, pendingRanges.map((r) => r.bytes));
   pendingSizes = [];
   pendingRanges = [];
-  const db = new duckdb.AsyncDuckDB(new duckdb.VoidLogger(), worker);
+  measure('duckdb-import', t0);
+  const db = new AsyncDuckDB(new VoidLogger(), worker);
   const t1 = performance.now();
   await db.instantiate(bundle.mainModule);
   measure('duckdb-instantiate', t1);
   URL.revokeObjectURL(blobUrl);
   await db.open({ query: { castBigIntToDouble: false }, filesystem: { allowFullHTTPReads: true } });
-  // Keep Parquet footers between queries: every query re-binds the views, which reads each file's metadata.
-  const setup = await db.connect();
-  try {
-    await setup.query('SET enable_object_cache = true');
-  } finally {
-    await setup.close();
-  }
+  // DuckDB's object cache (`enable_object_cache`, off by default) stays off: 0.9.2 never reuses a cached footer of an
+  // HTTP file (it takes the file's modification time to be "now"), yet with the cache on every query asks that time
+  // of every file for every column it binds (Parquet statistics): 300+ worker calls per query of a 21-file view.
   const version = await db.getVersion();
   measure('duckdb-start', t0);
   return { db, version, startMs: performance.now() - t0 };
