@@ -4,8 +4,8 @@
 // in the same run. Lost races (putIfAbsent of a commit file that another writer won) are counted; afterwards every
 // row must be in the table exactly once and every commit a version of its own.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import type { ByteRange, ListOptions, ObjectInfo, Storage, StructType, TableRef } from '../packages/core/src/index.js';
-import { Snapshot, append, createTable, systemClock, tableKeyOf } from '../packages/core/src/index.js';
+import type { StructType, TableRef } from '../packages/core/src/index.js';
+import { DelegatingStorage, Snapshot, append, createTable, systemClock, tableKeyOf } from '../packages/core/src/index.js';
 import { DuckDbEngine, FsStorage, tableQuerySql } from '../packages/core/src/node/index.js';
 import { openCatalog } from '../apps/bff/src/catalog/open.js';
 import { loadConfig } from '../apps/bff/src/config.js';
@@ -29,36 +29,17 @@ const SCHEMA: StructType = {
 };
 
 /** A Storage that counts lost commit races: putIfAbsent of a `_delta_log/<version>.json` that already exists. */
-class RaceCountingStorage implements Storage {
+class RaceCountingStorage extends DelegatingStorage {
   lostRaces = 0;
-  readonly root: string;
 
-  constructor(private readonly inner: FsStorage) {
-    this.root = inner.root;
+  constructor(inner: FsStorage) {
+    super(inner);
   }
 
-  list(prefix: string, options?: ListOptions): Promise<ObjectInfo[]> {
-    return this.inner.list(prefix, options);
-  }
-  get(key: string, range?: ByteRange): Promise<Uint8Array> {
-    return this.inner.get(key, range);
-  }
-  head(key: string): Promise<ObjectInfo | null> {
-    return this.inner.head(key);
-  }
-  put(key: string, data: Uint8Array): Promise<void> {
-    return this.inner.put(key, data);
-  }
-  async putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
+  override async putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
     const won = await this.inner.putIfAbsent(key, data);
     if (!won && COMMIT_KEY.test(key)) this.lostRaces++;
     return won;
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-  localPath(key: string): string {
-    return this.inner.localPath(key);
   }
 }
 

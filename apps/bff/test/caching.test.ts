@@ -11,7 +11,7 @@ import { startServer, type CacheOptions, type RunningServer } from '../src/serve
 import { openSqlSandbox } from '../src/sql/execute.js';
 import { Refreshing } from '../src/warehouse/refreshing.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';
-import type { JsonResponse } from './support/app.js';
+import { apiCaller, type JsonResponse } from './support/app.js';
 
 // The read caches (principals, discovery, snapshots, table records) and the guarantees they keep: a revoked token is
 // refused at once, a write through the server is visible to the next read, a commit by another process or engine is
@@ -81,16 +81,7 @@ async function start(cache: CacheOptions): Promise<Server> {
   const catalog = await openCatalog({ pgliteDir: null });
   const config = loadConfig({ warehouse: dir, port: 0, host: '127.0.0.1', databaseUrl: null, demo: false, engines: 1, webDist: null });
   const server = await startServer(config, { clock, catalog, cache });
-  const call: Server['call'] = (path, init = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
-    let body = init.body;
-    if (init.json !== undefined) {
-      headers.set('Content-Type', 'application/json');
-      body = JSON.stringify(init.json);
-    }
-    return fetch(server.url + path, { ...init, headers, body }) as Promise<JsonResponse>;
-  };
+  const call: Server['call'] = apiCaller(server.url);
   const loginToken = new URL(server.loginUrl!).hash.replace('#token=', '');
   const { token } = (await (await call('/api/auth/login', { method: 'POST', json: { token: loginToken } })).json()) as { token: string };
   return { ...server, dir, clock, adminToken: token, call };

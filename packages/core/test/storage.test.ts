@@ -10,7 +10,7 @@ import { isLakehouseError } from '../src/errors.js';
 import { FsStorage } from '../src/node/fs-storage.js';
 import { FsStorage as FsStorageFromIndex } from '../src/node/index.js';
 import { MemoryStorage } from '../src/storage/memory.js';
-import { ManualClock } from '../src/storage/storage.js';
+import { DelegatingStorage, ManualClock } from '../src/storage/storage.js';
 import { storageContract } from './storage-contract.js';
 
 // Pass-through spies so tests can check which directories `list` reads.
@@ -28,6 +28,27 @@ storageContract('MemoryStorage', async () => ({ storage: new MemoryStorage(), cl
 storageContract('FsStorage', async () => {
   const dir = await tempRoot();
   return { storage: new FsStorage(dir), cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+// A pass-through wrapper keeps every guarantee of the storage it wraps.
+storageContract('DelegatingStorage(MemoryStorage)', async () => ({ storage: new DelegatingStorage(new MemoryStorage()), cleanup: async () => undefined }));
+storageContract('DelegatingStorage(FsStorage)', async () => {
+  const dir = await tempRoot();
+  return { storage: new DelegatingStorage(new FsStorage(dir)), cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+describe('DelegatingStorage', () => {
+  it('has localPath exactly when the wrapped storage has it, with its answers', async () => {
+    const dir = await tempRoot();
+    try {
+      const fs = new FsStorage(dir);
+      expect(new DelegatingStorage(fs).localPath?.('a/b.json')).toBe(fs.localPath('a/b.json'));
+      expect(new DelegatingStorage(new MemoryStorage()).localPath).toBeUndefined();
+      expect(new DelegatingStorage(fs).root).toBe(fs.root);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 const enc = new TextEncoder();

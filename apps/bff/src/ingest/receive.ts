@@ -247,8 +247,8 @@ function rawFileName(req: IncomingMessage, fields: Record<string, string>): stri
  * INVALID_INPUT for a body that ends early (disconnect, fewer bytes than Content-Length) or a Content-Encoding (send
  * `.gz` files by name instead); the temp file is deleted on any failure.
  */
-/** The checks and names every raw upload starts with (no byte read yet). */
-function rawPreamble(req: IncomingMessage, options: ReceiveOptions): { fileName: string; suffix: string; fields: Record<string, string>; length: number } {
+async function receiveRaw(req: IncomingMessage, options: ReceiveOptions): Promise<ReceivedUpload> {
+  const { tmpDir, maxBytes } = options;
   const fields = { ...(options.rawFields ?? {}) };
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity') {
@@ -257,15 +257,9 @@ function rawPreamble(req: IncomingMessage, options: ReceiveOptions): { fileName:
     });
   }
   const length = Number(req.headers['content-length']);
-  if (Number.isFinite(length) && length > options.maxBytes) throw tooLarge(options.maxBytes);
+  if (Number.isFinite(length) && length > maxBytes) throw tooLarge(maxBytes);
   const { fileName, suffix } = names(rawFileName(req, fields));
   delete fields.fileName;
-  return { fileName, suffix, fields, length };
-}
-
-async function receiveRaw(req: IncomingMessage, options: ReceiveOptions): Promise<ReceivedUpload> {
-  const { tmpDir, maxBytes } = options;
-  const { fileName, suffix, fields, length } = rawPreamble(req, options);
   await mkdir(tmpDir, { recursive: true });
   const path = join(tmpDir, `upload-${randomUUID()}${suffix}`);
   const out = createWriteStream(path, { flags: 'wx', highWaterMark: STREAM_BUFFER_BYTES });

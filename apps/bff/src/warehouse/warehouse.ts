@@ -1,16 +1,14 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  DelegatingStorage,
   LAYERS,
   LakehouseError,
   Snapshot,
   isLakehouseError,
   parseTableName,
   tableKeyOf,
-  type ByteRange,
   type Clock,
-  type ListOptions,
-  type ObjectInfo,
   type SnapshotOptions,
   type Storage,
   type TableRef,
@@ -42,16 +40,12 @@ export interface WarehouseSnapshotOptions extends SnapshotOptions {
  * Storage that reports every write and delete under a table's `_delta_log` (after it completed, failed or not), so
  * that caches learn of this process's own commits at once.
  */
-class NotifyingStorage implements Storage {
-  readonly root: string;
-  readonly localPath?: (key: string) => string;
-
+class NotifyingStorage extends DelegatingStorage {
   constructor(
-    private readonly inner: Storage,
+    inner: Storage,
     private readonly onLogChange: (table: string) => void,
   ) {
-    this.root = inner.root;
-    if (inner.localPath) this.localPath = (key) => inner.localPath!(key);
+    super(inner);
   }
 
   private notify(key: string): void {
@@ -67,22 +61,13 @@ class NotifyingStorage implements Storage {
     }
   }
 
-  list(prefix: string, options?: ListOptions): Promise<ObjectInfo[]> {
-    return this.inner.list(prefix, options);
-  }
-  get(key: string, range?: ByteRange): Promise<Uint8Array> {
-    return this.inner.get(key, range);
-  }
-  head(key: string): Promise<ObjectInfo | null> {
-    return this.inner.head(key);
-  }
-  put(key: string, data: Uint8Array): Promise<void> {
+  override put(key: string, data: Uint8Array): Promise<void> {
     return this.tracked(key, () => this.inner.put(key, data));
   }
-  putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
+  override putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
     return this.tracked(key, () => this.inner.putIfAbsent(key, data));
   }
-  delete(key: string): Promise<void> {
+  override delete(key: string): Promise<void> {
     return this.tracked(key, () => this.inner.delete(key));
   }
 }

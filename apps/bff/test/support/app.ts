@@ -21,6 +21,20 @@ export interface TestServer extends RunningServer {
   call(path: string, init?: RequestInit & { token?: string | null; json?: unknown }): Promise<JsonResponse>;
 }
 
+/** `call` of a server at `baseUrl`: fetch with a bearer `token` and a `json` body made into a JSON request. */
+export function apiCaller(baseUrl: string): TestServer['call'] {
+  return (path, init = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
+    let body = init.body;
+    if (init.json !== undefined) {
+      headers.set('Content-Type', 'application/json');
+      body = JSON.stringify(init.json);
+    }
+    return fetch(baseUrl + path, { ...init, headers, body });
+  };
+}
+
 /** Starts a server for tests on PGlite (in memory) or on PostgreSQL when `databaseUrl` is given. */
 export async function startTestServer(options: { databaseUrl?: string; extensions?: ApiExtension[] } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'lh-api-'));
@@ -46,16 +60,7 @@ export async function startTestServer(options: { databaseUrl?: string; extension
   const config = loadConfig({ warehouse: dir, port: 0, host: '127.0.0.1', databaseUrl: options.databaseUrl ?? null, demo: false, engines: 2, webDist: null });
   const server = await startServer(config, { clock, catalog, extensions: options.extensions });
   const loginToken = new URL(server.loginUrl!).hash.replace('#token=', '');
-  const call: TestServer['call'] = (path, init = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
-    let body = init.body;
-    if (init.json !== undefined) {
-      headers.set('Content-Type', 'application/json');
-      body = JSON.stringify(init.json);
-    }
-    return fetch(server.url + path, { ...init, headers, body });
-  };
+  const call = apiCaller(server.url);
   const login = await call('/api/auth/login', { method: 'POST', json: { token: loginToken } });
   const { token: adminToken } = (await login.json()) as { token: string };
   return {

@@ -76,3 +76,47 @@ export function joinKey(...parts: string[]): string {
     .filter((p) => p.length > 0)
     .join('/');
 }
+
+/**
+ * A Storage that forwards every call to `inner` unchanged (localPath only when `inner` has one): extend it and
+ * override the calls a wrapper changes (e.g. to observe writes).
+ */
+export class DelegatingStorage implements Storage {
+  readonly root: string;
+  readonly localPath?: (key: string) => string;
+
+  constructor(protected readonly inner: Storage) {
+    this.root = inner.root;
+    if (inner.localPath) this.localPath = (key) => (inner.localPath as (key: string) => string).call(inner, key);
+  }
+
+  /** Forwards to `inner`. */
+  list(prefix: string, options?: ListOptions): Promise<ObjectInfo[]> {
+    return this.inner.list(prefix, options);
+  }
+
+  /** Forwards to `inner`. */
+  get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    return this.inner.get(key, range);
+  }
+
+  /** Forwards to `inner`. */
+  head(key: string): Promise<ObjectInfo | null> {
+    return this.inner.head(key);
+  }
+
+  /** Forwards to `inner`. */
+  put(key: string, data: Uint8Array): Promise<void> {
+    return this.inner.put(key, data);
+  }
+
+  /** Forwards to `inner`. */
+  putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
+    return this.inner.putIfAbsent(key, data);
+  }
+
+  /** Forwards to `inner`. */
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+}
