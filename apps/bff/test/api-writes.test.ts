@@ -2,16 +2,10 @@ import { join } from 'node:path';
 import { Snapshot } from '@lakehouse/core';
 import { DuckDbEngine, FsStorage, tableQuerySql } from '@lakehouse/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type TestPostgres } from './support/postgres.js';
+import { postgresForSuite } from './support/postgres.js';
 import { startTestServer, userWithToken, type TestServer } from './support/app.js';
 
-let pgServer: TestPostgres | null = null;
-beforeAll(async () => {
-  pgServer = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  await pgServer?.stop();
-});
+const postgres = postgresForSuite(120_000);
 
 function form(csv: string, name = 'data.csv', fields: Record<string, string> = {}): FormData {
   const f = new FormData();
@@ -25,8 +19,8 @@ describe.each(['pglite', 'postgres'] as const)('writes through the API on %s', (
   let writer: { id: string; token: string };
 
   beforeAll(async () => {
-    if (backend === 'postgres' && !pgServer) throw new Error('PostgreSQL is not installed');
-    s = await startTestServer({ databaseUrl: backend === 'postgres' ? await pgServer!.createDatabase() : undefined });
+    if (backend === 'postgres' && !postgres()) throw new Error('PostgreSQL is not installed');
+    s = await startTestServer({ databaseUrl: backend === 'postgres' ? await postgres()!.createDatabase() : undefined });
     writer = await userWithToken(s, 'writer', 'analyst');
     for (const securable of ['bronze.web', 'silver', 'gold']) {
       await s.call('/api/grants', { method: 'POST', token: s.adminToken, json: { userId: writer.id, privilege: 'MODIFY', securable } });

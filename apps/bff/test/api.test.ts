@@ -2,16 +2,10 @@ import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type TestPostgres } from './support/postgres.js';
+import { postgresForSuite } from './support/postgres.js';
 import { startTestServer, userWithToken, type TestServer } from './support/app.js';
 
-let pgServer: TestPostgres | null = null;
-beforeAll(async () => {
-  pgServer = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  await pgServer?.stop();
-});
+const postgres = postgresForSuite(120_000);
 
 const backends = ['pglite', 'postgres'] as const;
 
@@ -22,8 +16,8 @@ describe.each(backends)('API on %s', (backend) => {
   let steward: { id: string; token: string };
 
   beforeAll(async () => {
-    if (backend === 'postgres' && !pgServer) throw new Error('PostgreSQL is not installed: set up Debian postgresql (see .ci/run)');
-    const databaseUrl = backend === 'postgres' ? await pgServer!.createDatabase() : undefined;
+    if (backend === 'postgres' && !postgres()) throw new Error('PostgreSQL is not installed: set up Debian postgresql (see .ci/run)');
+    const databaseUrl = backend === 'postgres' ? await postgres()!.createDatabase() : undefined;
     s = await startTestServer({ databaseUrl });
     analyst = await userWithToken(s, 'ana', 'analyst');
     viewer = await userWithToken(s, 'vic', 'viewer');

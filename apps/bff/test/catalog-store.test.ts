@@ -7,18 +7,13 @@ import { openCatalog } from '../src/catalog/open.js';
 import { appliedMigrations, MIGRATIONS, runMigrations } from '../src/catalog/migrations.js';
 import { openPostgres } from '../src/catalog/postgres.js';
 import type { CatalogStore } from '../src/catalog/store.js';
-import { startPostgres, type TestPostgres } from './support/postgres.js';
+import { postgresForSuite, type TestPostgres } from './support/postgres.js';
 
 const HOOK_TIMEOUT = 180_000;
 const dir = mkdtempSync(join(tmpdir(), 'lh-catalog-'));
-let server: TestPostgres | null = null;
-
-beforeAll(async () => {
-  server = await startPostgres();
-}, HOOK_TIMEOUT);
+const postgres = postgresForSuite(HOOK_TIMEOUT);
 
 afterAll(async () => {
-  await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 }, HOOK_TIMEOUT);
 
@@ -56,8 +51,8 @@ const BACKENDS: Backend[] = [
     name: 'PostgreSQL',
     backend: 'postgres',
     open: async () => {
-      if (server === null) return null;
-      postgresUrl = await server.createDatabase();
+      if (postgres() === null) return null;
+      postgresUrl = await (postgres() as TestPostgres).createDatabase();
       return openCatalog({ databaseUrl: postgresUrl, pgliteDir });
     },
     reopen: () => openCatalog({ databaseUrl: postgresUrl }),
@@ -427,8 +422,8 @@ describe.each(BACKENDS)('catalog store on $name', (backend) => {
 
 describe('migrations on PostgreSQL', () => {
   it('two instances migrating one database at once both succeed and apply each migration once', async (ctx) => {
-    if (server === null) ctx.skip('PostgreSQL binaries not installed');
-    const url = await (server as TestPostgres).createDatabase();
+    if (postgres() === null) ctx.skip('PostgreSQL binaries not installed');
+    const url = await (postgres() as TestPostgres).createDatabase();
     const [a, b] = await Promise.all([openPostgres(url), openPostgres(url)]);
     try {
       expect(await appliedMigrations(a)).toEqual([]);
@@ -445,8 +440,8 @@ describe('migrations on PostgreSQL', () => {
   });
 
   it('several catalogs opened at once on a fresh database all work', async (ctx) => {
-    if (server === null) ctx.skip('PostgreSQL binaries not installed');
-    const url = await (server as TestPostgres).createDatabase();
+    if (postgres() === null) ctx.skip('PostgreSQL binaries not installed');
+    const url = await (postgres() as TestPostgres).createDatabase();
     const stores = await Promise.all(Array.from({ length: 4 }, () => openCatalog({ databaseUrl: url })));
     try {
       const user = await stores[0].createUser('shared', 'admin');

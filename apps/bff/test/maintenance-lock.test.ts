@@ -1,18 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { openCatalog } from '../src/catalog/open.js';
 import type { CatalogStore } from '../src/catalog/store.js';
-import { startPostgres, type TestPostgres } from './support/postgres.js';
+import { postgresForSuite, type TestPostgres } from './support/postgres.js';
 
 const HOOK_TIMEOUT = 180_000;
-let server: TestPostgres | null = null;
-
-beforeAll(async () => {
-  server = await startPostgres();
-}, HOOK_TIMEOUT);
-
-afterAll(async () => {
-  await server?.stop();
-}, HOOK_TIMEOUT);
+const postgres = postgresForSuite(HOOK_TIMEOUT);
 
 const T0 = Date.UTC(2025, 0, 1);
 const at = (ms: number) => new Date(T0 + ms).toISOString();
@@ -34,8 +26,8 @@ const PAIRS: Pair[] = [
   {
     name: 'two PostgreSQL instances',
     open: async () => {
-      if (server === null) return null;
-      const url = await server.createDatabase();
+      if (postgres() === null) return null;
+      const url = await (postgres() as TestPostgres).createDatabase();
       const a = await openCatalog({ databaseUrl: url });
       const b = await openCatalog({ databaseUrl: url });
       return [a, b];

@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type TestPostgres } from './support/postgres.js';
+import { postgresForSuite } from './support/postgres.js';
 import { startTestServer, userWithToken, type TestServer } from './support/app.js';
 
-let pgServer: TestPostgres | null = null;
-beforeAll(async () => {
-  pgServer = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  await pgServer?.stop();
-});
+const postgres = postgresForSuite(120_000);
 
 describe.each(['pglite', 'postgres'] as const)('query history and saved queries on %s', (backend) => {
   let s: TestServer;
@@ -17,8 +11,8 @@ describe.each(['pglite', 'postgres'] as const)('query history and saved queries 
   let vic: { id: string; token: string };
 
   beforeAll(async () => {
-    if (backend === 'postgres' && !pgServer) throw new Error('PostgreSQL is not installed: set up Debian postgresql (see .ci/run)');
-    s = await startTestServer({ databaseUrl: backend === 'postgres' ? await pgServer!.createDatabase() : undefined });
+    if (backend === 'postgres' && !postgres()) throw new Error('PostgreSQL is not installed: set up Debian postgresql (see .ci/run)');
+    s = await startTestServer({ databaseUrl: backend === 'postgres' ? await postgres()!.createDatabase() : undefined });
     ana = await userWithToken(s, 'ana', 'analyst');
     bob = await userWithToken(s, 'bob', 'analyst');
     vic = await userWithToken(s, 'vic', 'viewer');

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 
 // A throwaway PostgreSQL server for tests: initdb in a temporary directory, started on a free port on 127.0.0.1 with
 // trust authentication, removed by stop(). As root (CI containers), the server runs as the `postgres` OS user, since
@@ -145,4 +146,19 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A throwaway PostgreSQL server for the calling test file: started before its tests, stopped after them. Returns a
+ * getter of the server (null when startPostgres found no binaries).
+ */
+export function postgresForSuite(timeoutMs = 180_000): () => TestPostgres | null {
+  let server: TestPostgres | null = null;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, timeoutMs);
+  afterAll(async () => {
+    await server?.stop();
+  }, timeoutMs);
+  return () => server;
 }
