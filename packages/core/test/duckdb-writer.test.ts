@@ -503,6 +503,31 @@ describe('writeDataFiles: timestamp columns', () => {
   });
 });
 
+describe('writeDataFiles: ENUM sources of string columns', () => {
+  it('writes them uncast as plain Parquet strings with their statistics, and casts an ENUM partition column', async () => {
+    const storage = new MemoryStorage();
+    const schema = struct(field('id', 'long'), field('kind', 'string'), field('src', 'string'), field('p', 'string'));
+    const source = `SELECT range AS id, CAST(CASE WHEN range % 3 = 0 THEN 'b''x' WHEN range % 3 = 1 THEN 'a' ELSE NULL END AS ENUM('a', 'b''x')) AS kind, CAST('cli' AS ENUM('cli')) AS src, CAST(CASE WHEN range < 5 THEN 'p1' ELSE 'p2' END AS ENUM('p1', 'p2')) AS p FROM range(10)`;
+    const adds = await writeDataFiles({ ...baseOptions(storage), tableKey: 't', source, schema, partitionColumns: ['p'] });
+    expect(adds.map((a) => a.partitionValues.p).sort()).toEqual(['p1', 'p2']);
+    const dir = await mkdtemp(path.join(scratch, 'enum-'));
+    const files = await Promise.all(adds.map((a, n) => localCopy(storage, `t/${decodeURIComponent(a.path)}`, dir, n)));
+    const list = `[${files.map(quoteString).join(', ')}]`;
+    const types = (await conn.runAndReadAll(`SELECT DISTINCT name, type, converted_type FROM parquet_schema(${list}) WHERE name IN ('kind', 'src') ORDER BY name`)).getRowObjectsJson();
+    expect(types).toEqual([
+      { name: 'kind', type: 'BYTE_ARRAY', converted_type: 'UTF8' },
+      { name: 'src', type: 'BYTE_ARRAY', converted_type: 'UTF8' },
+    ]);
+    const back = (await conn.runAndReadAll(`SELECT id, kind, src, typeof(kind) AS t FROM read_parquet(${list}) ORDER BY id`)).getRowObjectsJson();
+    expect(back.map((r) => r.kind)).toEqual(["b'x", 'a', null, "b'x", 'a', null, "b'x", 'a', null, "b'x"]);
+    expect(new Set(back.map((r) => r.src))).toEqual(new Set(['cli']));
+    expect(back[0].t).toBe('VARCHAR');
+    const first = adds.find((a) => a.partitionValues.p === 'p1');
+    const stats = JSON.parse(first?.stats as string);
+    expect(stats).toMatchObject({ numRecords: 5, minValues: { kind: 'a', src: 'cli' }, maxValues: { kind: "b'x", src: 'cli' }, nullCount: { kind: 1, src: 0 } });
+  });
+});
+
 describe('writeDataFiles: splitting, column mapping, edge cases', () => {
   it('rolls unpartitioned files at about maxRowsPerFile rows and writes one file per partition', async () => {
     const storage = new MemoryStorage();

@@ -2,17 +2,10 @@
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { VERSION } from '../app.js';
 import { loadConfig } from '../config.js';
-import { issueAdminLogin, startServer } from '../server.js';
 import { LakehouseError, systemClock } from '@lakehouse/core';
-import { ingestFile, ingestOptionsFromFields } from '../ingest/ingest.js';
-import { EnginePool } from '../warehouse/engines.js';
-import { Warehouse } from '../warehouse/warehouse.js';
-import { ensureDemoWarehouse } from '../demo/demo.js';
 import { exitCodeFor, formatError } from './errors.js';
-import { tableCheckpointNow, tableOptimize, tableVacuum } from './maintenance.js';
-import { tableCreate, tableDelete, tableHistory, tableInfo, tableScan, tableWrite, type Out } from './table.js';
+import type { Out } from './table.js';
 
 const HELP = `lakehouse: Delta Lake tables from the shell
 
@@ -50,6 +43,12 @@ async function serve(args: string[], out: Out): Promise<void> {
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new LakehouseError('INVALID_INPUT', `--port must be 0..65535, got "${values.port}"`);
   const config = loadConfig({ warehouse: values.warehouse, port, host: values.host, databaseUrl: values['database-url'], demo: values['no-demo'] ? false : undefined }, process.env, cwd);
+  // Each command loads only what it uses: the server's modules (Express, the catalog store) take most of a second.
+  const [{ VERSION }, { issueAdminLogin, startServer }, { ensureDemoWarehouse }] = await Promise.all([
+    import('../app.js'),
+    import('../server.js'),
+    import('../demo/demo.js'),
+  ]);
   const webDist = resolve(fileURLToPath(new URL('../../../web/dist', import.meta.url)));
   config.webDist = process.env.LAKEHOUSE_WEB_DIST ?? webDist;
   if (config.demo) {
@@ -93,6 +92,11 @@ async function ingest(args: string[], out: Out): Promise<void> {
   const file = resolve(cwd, positionals[0]);
   const config = loadConfig({ warehouse: values.warehouse }, process.env, cwd);
   if (values.mode !== undefined && values.mode !== 'append' && values.mode !== 'overwrite') throw new LakehouseError('INVALID_INPUT', `--mode must be append or overwrite, got "${values.mode}"`);
+  const [{ ingestFile, ingestOptionsFromFields }, { EnginePool }, { Warehouse }] = await Promise.all([
+    import('../ingest/ingest.js'),
+    import('../warehouse/engines.js'),
+    import('../warehouse/warehouse.js'),
+  ]);
   const options = ingestOptionsFromFields({
     ...(values.format ? { format: values.format } : {}),
     ...(values.mode ? { mode: values.mode } : {}),
@@ -126,6 +130,10 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       return 0;
     }
     if (cmd === 'table') {
+      const [{ tableCreate, tableDelete, tableHistory, tableInfo, tableScan, tableWrite }, { tableCheckpointNow, tableOptimize, tableVacuum }] = await Promise.all([
+        import('./table.js'),
+        import('./maintenance.js'),
+      ]);
       switch (sub) {
         case 'info':
           await tableInfo(rest, out);

@@ -404,11 +404,19 @@ function sourceSql(read: string, columns: FileColumn[], req: IngestRequest, ctx:
   const items = [
     ...columns.map((c) => c.expr),
     `${now.timestamp} AS ${quoteIdent(INGEST_COLUMNS.ingestedAt)}`,
-    `${quoteString(ctx.userName ?? 'upload')} AS ${quoteIdent(INGEST_COLUMNS.source)}`,
-    `${quoteString(req.fileName)} AS ${quoteIdent(INGEST_COLUMNS.sourceFile)}`,
+    `${enumConstant(ctx.userName ?? 'upload')} AS ${quoteIdent(INGEST_COLUMNS.source)}`,
+    `${enumConstant(req.fileName)} AS ${quoteIdent(INGEST_COLUMNS.sourceFile)}`,
     ...(dateColumn ? [`${now.date} AS ${quoteIdent(dateColumn)}`] : []),
   ];
   return `SELECT ${items.join(', ')} FROM ${read}`;
+}
+
+/**
+ * A string constant as a one-value ENUM: a string column all the same (the table type stays string); the writer
+ * passes ENUM sources to Parquet uncast, which stores them exactly as strings, without a string per row.
+ */
+function enumConstant(value: string): string {
+  return `CAST(${quoteString(value)} AS ENUM(${quoteString(value)}))`;
 }
 
 /** The ingest date column of an existing table: `_ingest_date`, or a date partition column `ingest_date` the file lacks. */
