@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
+import { EH_TEST_MODULE_BYTES, WORKER_SOURCE } from './src/lib/duckdb/worker-source.js';
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -48,10 +49,11 @@ function precompress(): Plugin {
  * and wasm (the exception-handling build every current browser runs; neither is part of the page's JavaScript).
  *
  * - A page opened with a session of its tab (apps/web/src/lib/api.ts's session key) or with a login link
- *   (`/login#token=...`) is about to use the engine: the `early` entry (src/early.ts, with `<link rel="modulepreload">`
- *   for its chunks) is imported at once: it starts the engine while the console's own JavaScript loads, and its
- *   worker downloads the wasm straight into a streaming compile (no prefetch: that would read and decompress the
- *   24 MB file from the HTTP cache once more).
+ *   (`/login#token=...`) is about to use the engine: DuckDB's worker starts at once (before any module script has
+ *   loaded; it downloads the wasm straight into a streaming compile, with no prefetch that would read and decompress
+ *   the 24 MB file from the HTTP cache once more), and the `early` entry (src/early.ts, with `<link
+ *   rel="modulepreload">` for its chunks) is imported: it adopts the worker and opens the engine while the console's
+ *   own JavaScript loads. The SQL editor's chunks and its draft's prewarm are preloaded too (fetched, not run).
  * - Any other visitor only prefetches the worker script and the wasm into the HTTP cache at idle priority (they may
  *   sign in next); their initial JavaScript is unchanged.
  */
@@ -70,6 +72,8 @@ function loadDuckDb(): Plugin {
         };
         const wasm = asset(/(^|\/)duckdb-eh-[^/]*\.wasm$/);
         const worker = asset(/(^|\/)duckdb-browser-eh\.worker-[^/]*\.js$/);
+        const mvpWasm = asset(/(^|\/)duckdb-mvp-[^/]*\.wasm$/);
+        const mvpWorker = asset(/(^|\/)duckdb-browser-mvp\.worker-[^/]*\.js$/);
         const early = Object.values(bundle).find((c) => c.type === 'chunk' && c.isEntry && c.name === 'early');
         if (!early || early.type !== 'chunk') throw new Error('the build has no `early` entry chunk (src/early.ts)');
         // The entry and every chunk it imports, transitively (preloaded in parallel rather than discovered one by one).
@@ -81,6 +85,12 @@ function loadDuckDb(): Plugin {
           if (c?.type === 'chunk') c.imports.forEach(visit);
         };
         visit(early.fileName);
+        // The code a signed-in page runs next (the SQL draft's prewarm, the SQL editor): fetched, not run.
+        for (const entry of ['src/features/sql/prewarm.ts', 'src/features/sql/SqlPage.tsx']) {
+          const chunk = Object.values(bundle).find((c) => c.type === 'chunk' && c.facadeModuleId?.replace(/\\/g, '/').endsWith(entry));
+          if (!chunk || chunk.type !== 'chunk') throw new Error(`the build has no chunk for ${entry}`);
+          visit(chunk.fileName);
+        }
         const script = `(function () {
   var expected = false;
   try { expected = sessionStorage.getItem('lakehouse.session') !== null; } catch (e) {}
@@ -92,8 +102,19 @@ function loadDuckDb(): Plugin {
     if (as) { l.as = as; l.crossOrigin = 'anonymous'; }
     document.head.appendChild(l);
   }
-  link('prefetch', ${JSON.stringify(worker)});
-  if (!expected) { link('prefetch', ${JSON.stringify(wasm)}, 'fetch'); return; }
+  if (!expected) { link('prefetch', ${JSON.stringify(worker)}); link('prefetch', ${JSON.stringify(wasm)}, 'fetch'); return; }
+  // DuckDB's worker (src/lib/duckdb/worker-source.ts) starts now: the engine module adopts it.
+  try {
+    var eh = false;
+    try { eh = WebAssembly.validate(new Uint8Array(${JSON.stringify(EH_TEST_MODULE_BYTES)})); } catch (e) {}
+    var params = {
+      channel: 'lakehouse-duckdb-net-' + Math.random().toString(36).slice(2),
+      wasm: new URL(eh ? ${JSON.stringify(wasm)} : ${JSON.stringify(mvpWasm)}, location.href).href,
+      script: new URL(eh ? ${JSON.stringify(worker)} : ${JSON.stringify(mvpWorker)}, location.href).href
+    };
+    var blobUrl = URL.createObjectURL(new Blob([${JSON.stringify(WORKER_SOURCE)}], { type: 'text/javascript' }));
+    window.__lakehouseDuckDbWorker = { worker: new Worker(blobUrl, { name: JSON.stringify(params) }), params: params, blobUrl: blobUrl };
+  } catch (e) {}
   var files = ${JSON.stringify(files)};
   for (var i = 1; i < files.length; i++) link('modulepreload', files[i]);
   import(files[0]).catch(function () {});

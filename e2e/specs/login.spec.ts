@@ -25,6 +25,19 @@ test('a login URL signs in, hides its token and lands in the console', async ({ 
   await expect(shell.heading()).toBeVisible();
 });
 
+test("a login URL starts DuckDB's worker from the page's first script, and the engine adopts it", async ({ page, adminApi, loginPage, shell }) => {
+  const user = await newUser(adminApi, 'analyst');
+  await loginPage.signInWithUrl(user.token);
+  await expect(shell.signedInUser).toContainText(user.name);
+  await page.waitForFunction(() => performance.getEntriesByName('lakehouse:duckdb-start').length > 0, undefined, { timeout: 60_000 });
+  const started = await page.evaluate(() => ({
+    detail: (performance.getEntriesByName('lakehouse:duckdb-import')[0] as PerformanceMeasure | undefined)?.detail as { earlyWorker?: boolean } | undefined,
+    waiting: '__lakehouseDuckDbWorker' in window,
+  }));
+  expect(started.detail?.earlyWorker).toBe(true);
+  expect(started.waiting).toBe(false);
+});
+
 test('a login URL with an unknown token says the link did not work', async ({ page, loginPage }) => {
   await loginPage.signInWithUrl('lh_this-token-does-not-exist');
   await expect(loginPage.error).toContainText('This login link did not work');
@@ -55,6 +68,8 @@ test('a signed-out visitor of a console page is asked to sign in', async ({ page
   await expect(loginPage.heading).toBeVisible();
   await expect(loginPage.tokenInput).toBeVisible();
   await expect(shell.nav).toBeHidden();
+  // Nobody to run queries yet: DuckDB's worker is not started (its files are only prefetched at idle).
+  expect(await page.evaluate(() => '__lakehouseDuckDbWorker' in window || performance.getEntriesByName('lakehouse:duckdb-import').length > 0)).toBe(false);
 });
 
 test('signing out ends the session in this tab', async ({ page, adminApi, loginPage, shell }) => {

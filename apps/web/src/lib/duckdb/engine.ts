@@ -4,6 +4,7 @@ import mvpWasm from 'duckdb-wasm/dist/duckdb-mvp.wasm?url';
 import ehWorker from 'duckdb-wasm/dist/duckdb-browser-eh.worker.js?url';
 import mvpWorker from 'duckdb-wasm/dist/duckdb-browser-mvp.worker.js?url';
 import { measure } from './timing.js';
+import { EH_TEST_MODULE_BYTES, WORKER_SOURCE, type WorkerParams } from './worker-source.js';
 
 // The one DuckDB-WASM instance of the page: started on first use in a Web Worker (the async build), shared by the
 // SQL editor, the sample tab and the column profile. The worker is wrapped so that every HTTP request DuckDB makes
@@ -42,186 +43,6 @@ export interface DuckDbEngine {
   startMs: number;
 }
 
-// Starts compiling DuckDB's wasm (streaming; from the HTTP cache when index.html prefetched it) as soon as the worker
-// exists, before DuckDB's own worker script has loaded and before the page has loaded DuckDB's JavaScript API and sent
-// the INSTANTIATE message; DuckDB's instantiateStreaming call then instantiates the compiled module (its own fetch of
-// the same file gets an empty answer). When the early compile fails, DuckDB's instantiation fetches and compiles the
-// file itself.
-const COMPILE_PRELUDE = `
-(() => {
-  if (typeof WebAssembly.compileStreaming !== 'function') return;
-  let early;
-  try {
-    early = WebAssembly.compileStreaming(fetch(WASM_URL, { credentials: 'same-origin' }));
-  } catch {
-    return;
-  }
-  early.catch(() => undefined);
-  // DuckDB's own download of the wasm (another read and decompression of 24 MB, piped through a progress stream)
-  // gets an empty body while the early compile is on; its instantiateStreaming below ignores the source.
-  let compiling = true;
-  early.then(() => undefined, () => { compiling = false; });
-  const fetchFn = self.fetch;
-  self.fetch = function (input) {
-    const url = typeof input === 'string' ? input : input && input.url;
-    if (compiling && url === WASM_URL) return Promise.resolve(new Response(null, { status: 200 }));
-    return fetchFn.apply(this, arguments);
-  };
-  const instantiateStreaming = WebAssembly.instantiateStreaming;
-  WebAssembly.instantiateStreaming = async function (source, imports) {
-    const module = await early.catch(() => null);
-    self.fetch = fetchFn;
-    if (!module) return instantiateStreaming.call(WebAssembly, fetchFn(WASM_URL, { credentials: 'same-origin' }), imports);
-    Promise.resolve(source).then((r) => r && r.body && r.body.cancel(), () => undefined).catch(() => undefined);
-    const instance = await WebAssembly.instantiate(module, imports);
-    return { module, instance };
-  };
-})();
-`;
-
-// Runs in the worker before DuckDB's own script: counts XHR traffic per file and answers snapshot requests on a
-// BroadcastChannel (DuckDB owns the worker's message port: the page's `{ __lh: 'sizes' }` messages are taken off it
-// before DuckDB's handler sees them, in order with DuckDB's own messages).
-const COUNTER_PRELUDE = `
-(() => {
-  const channel = new BroadcastChannel(CHANNEL);
-  const totals = { requests: 0, bytes: 0, networkBytes: 0, files: {} };
-  const keyOf = (url) => { try { return new URL(url, self.location.href).pathname; } catch { return String(url); } };
-  const idOf = (url) => { try { const u = new URL(url, self.location.href); return u.origin + u.pathname; } catch { return String(url); } };
-  const fileOf = (key) => totals.files[key] || (totals.files[key] = { requests: 0, bytes: 0, networkBytes: 0 });
-
-  // Sizes of immutable table data files by origin + path, and byte ranges of them already received.
-  const sizes = new Map();
-  const ranges = new Map();
-  const order = [];
-  let held = 0;
-  const MAX_RANGE = 1 << 20;
-  const BUDGET = 64 << 20;
-  const lookup = (id, start, end) => {
-    for (const s of ranges.get(id) || []) {
-      if (s.start <= start && end < s.start + s.bytes.byteLength) return s.bytes.slice(start - s.start, end - s.start + 1);
-    }
-    return null;
-  };
-  const remember = (id, start, buf) => {
-    if (!(buf instanceof ArrayBuffer) || buf.byteLength === 0 || buf.byteLength > MAX_RANGE) return;
-    const seg = { start, bytes: buf.slice(0) };
-    let list = ranges.get(id);
-    if (!list) ranges.set(id, (list = []));
-    list.push(seg);
-    order.push([id, seg]);
-    held += buf.byteLength;
-    while (held > BUDGET && order.length > 0) {
-      const [oldId, old] = order.shift();
-      const l = ranges.get(oldId) || [];
-      const i = l.indexOf(old);
-      if (i >= 0) l.splice(i, 1);
-      if (l.length === 0) ranges.delete(oldId);
-      held -= old.bytes.byteLength;
-    }
-  };
-  self.addEventListener('message', (e) => {
-    if (!e.data || (e.data.__lh !== 'sizes' && e.data.__lh !== 'ranges')) return;
-    e.stopImmediatePropagation();
-    if (e.data.__lh === 'sizes') {
-      for (const [url, size] of e.data.files) sizes.set(idOf(url), size);
-      return;
-    }
-    // Byte ranges the page fetched ahead (Parquet footers, in parallel): requests and network bytes of their files.
-    for (const r of e.data.ranges) {
-      remember(idOf(r.url), r.start, r.bytes);
-      const f = fileOf(keyOf(r.url));
-      f.requests++; f.networkBytes += r.bytes.byteLength; totals.requests++; totals.networkBytes += r.bytes.byteLength;
-    }
-  });
-
-  // A synchronous request answered without the network: the properties DuckDB reads, set on the instance.
-  const answer = (xhr, status, length, body) => {
-    const headers = { 'content-length': String(length) };
-    const value = (v) => ({ value: v, configurable: true });
-    Object.defineProperties(xhr, {
-      readyState: value(4),
-      status: value(status),
-      statusText: value(status === 206 ? 'Partial Content' : 'OK'),
-      response: value(body),
-      getResponseHeader: value((name) => headers[String(name).toLowerCase()] ?? null),
-    });
-  };
-
-  const XHR = self.XMLHttpRequest;
-  const open = XHR.prototype.open;
-  const send = XHR.prototype.send;
-  const setRequestHeader = XHR.prototype.setRequestHeader;
-  XHR.prototype.open = function (method, url, async) {
-    this.__lh = { method: String(method).toUpperCase(), url: String(url), sync: async === false, range: null };
-    return open.apply(this, arguments);
-  };
-  XHR.prototype.setRequestHeader = function (name, value) {
-    if (this.__lh && String(name).toLowerCase() === 'range') this.__lh.range = String(value);
-    return setRequestHeader.apply(this, arguments);
-  };
-  XHR.prototype.send = function () {
-    const xhr = this;
-    const req = xhr.__lh || { method: 'GET', url: '', sync: false, range: null };
-    const id = idOf(req.url);
-    const size = req.sync ? sizes.get(id) : undefined;
-    const m = req.range ? /^bytes=(\\d+)-(\\d*)$/.exec(req.range) : null;
-    if (size !== undefined) {
-      if (req.method === 'HEAD') {
-        // DuckDB checks that the file exists (200 or 206) and takes its size from Content-Length (206 for a range).
-        answer(xhr, req.range ? 206 : 200, size, null);
-        return;
-      }
-      if (req.method === 'GET' && m && m[2] !== '') {
-        const hit = lookup(id, Number(m[1]), Math.min(Number(m[2]), size - 1));
-        if (hit) {
-          answer(xhr, 206, hit.byteLength, hit);
-          const f = fileOf(keyOf(req.url));
-          f.bytes += hit.byteLength;
-          totals.bytes += hit.byteLength;
-          return;
-        }
-      }
-    }
-    let counted = false;
-    const count = () => {
-      if (counted || xhr.readyState !== 4) return;
-      counted = true;
-      let n = 0;
-      try {
-        const r = xhr.response;
-        if (r instanceof ArrayBuffer) n = r.byteLength; else if (typeof r === 'string') n = r.length; else if (r && r.size) n = r.size;
-      } catch {}
-      const f = fileOf(keyOf(req.url));
-      f.requests++; f.bytes += n; totals.requests++; totals.bytes += n;
-      if (size !== undefined && req.method === 'GET' && m && xhr.status === 206) {
-        try { remember(id, Number(m[1]), xhr.response); } catch {}
-      }
-    };
-    xhr.addEventListener('loadend', count);
-    try { return send.apply(this, arguments); } finally { count(); }
-  };
-  const takeTiming = (entries) => {
-    for (const e of entries) {
-      if (e.initiatorType !== 'xmlhttprequest' && e.initiatorType !== 'fetch') continue;
-      const t = e.transferSize || 0;
-      fileOf(keyOf(e.name)).networkBytes += t;
-      totals.networkBytes += t;
-    }
-  };
-  let observer = null;
-  try {
-    observer = new PerformanceObserver((list) => takeTiming(list.getEntries()));
-    observer.observe({ type: 'resource', buffered: true });
-  } catch {}
-  channel.onmessage = (e) => {
-    if (!e.data || e.data.type !== 'snapshot') return;
-    if (observer) takeTiming(observer.takeRecords());
-    try { performance.clearResourceTimings(); } catch {}
-    channel.postMessage({ type: 'counters', id: e.data.id, totals });
-  };
-})();
-`;
 
 /** The running engine with the promise that rejects when it is terminated (pending worker calls never settle then). */
 interface Running {
@@ -242,43 +63,60 @@ let snapshotSeq = 0;
 let epoch = 0;
 const restartListeners = new Set<() => void>();
 
-/** The test module DuckDB-WASM's bundle selection uses to detect WebAssembly exception handling (the `eh` build). */
-const EH_TEST_MODULE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 8, 1, 6, 0, 6, 64, 25, 11, 11]);
-
 /** DuckDB's wasm and worker script for this browser: the exception-handling build when supported, else the MVP build. */
 function bundleUrls(): { mainModule: string; mainWorker: string } {
   const abs = (u: string) => new URL(u, location.href).href;
   let eh = false;
   try {
-    eh = WebAssembly.validate(EH_TEST_MODULE);
+    eh = WebAssembly.validate(new Uint8Array(EH_TEST_MODULE_BYTES));
   } catch {
     eh = false;
   }
   return eh ? { mainModule: abs(ehWasm), mainWorker: abs(ehWorker) } : { mainModule: abs(mvpWasm), mainWorker: abs(mvpWorker) };
 }
 
+/** A started worker: its parameters and the blob URL of its source (revoked once DuckDB is instantiated). */
+interface SpawnedWorker {
+  worker: Worker;
+  params: WorkerParams;
+  blobUrl: string;
+  /** Started by index.html's inline script (else by this module). */
+  early?: boolean;
+}
+
+declare global {
+  interface Window {
+    /** The worker index.html's inline script started for this bundle (vite.config.ts), until the engine adopts it. */
+    __lakehouseDuckDbWorker?: SpawnedWorker;
+  }
+}
+
+/**
+ * DuckDB's worker for `bundle`: the one index.html's inline script started while the page loaded (its wasm compile
+ * under way), taken once; else a new one.
+ */
+function spawnWorker(bundle: { mainModule: string; mainWorker: string }): SpawnedWorker {
+  const early = window.__lakehouseDuckDbWorker;
+  delete window.__lakehouseDuckDbWorker;
+  if (early && early.params.wasm === bundle.mainModule && early.params.script === bundle.mainWorker) return { ...early, early: true };
+  early?.worker.terminate();
+  const params: WorkerParams = { channel: `lakehouse-duckdb-net-${Math.random().toString(36).slice(2)}`, wasm: bundle.mainModule, script: bundle.mainWorker };
+  const blobUrl = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+  return { worker: new Worker(blobUrl, { name: JSON.stringify(params) }), params, blobUrl };
+}
+
 async function start(): Promise<DuckDbEngine> {
   const t0 = performance.now();
   const bundle = bundleUrls();
-  const name = `lakehouse-duckdb-net-${Math.random().toString(36).slice(2)}`;
-  const source = [
-    `const CHANNEL = ${JSON.stringify(name)};`,
-    `const WASM_URL = ${JSON.stringify(bundle.mainModule)};`,
-    COMPILE_PRELUDE,
-    COUNTER_PRELUDE,
-    `importScripts(${JSON.stringify(bundle.mainWorker)});`,
-    '',
-  ].join('\n');
-  const blobUrl = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
-  const worker = new Worker(blobUrl);
+  const { worker, params, blobUrl, early } = spawnWorker(bundle);
   channel?.close();
-  channel = new BroadcastChannel(name);
+  channel = new BroadcastChannel(params.channel);
   engineWorker = worker;
   if (pendingSizes.length > 0) worker.postMessage({ __lh: 'sizes', files: pendingSizes });
   if (pendingRanges.length > 0) worker.postMessage({ __lh: 'ranges', ranges: pendingRanges }, pendingRanges.map((r) => r.bytes));
   pendingSizes = [];
   pendingRanges = [];
-  measure('duckdb-import', t0);
+  measure('duckdb-import', t0, { earlyWorker: early === true });
   const db = new AsyncDuckDB(new VoidLogger(), worker);
   const t1 = performance.now();
   await db.instantiate(bundle.mainModule);

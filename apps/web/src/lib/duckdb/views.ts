@@ -157,11 +157,20 @@ async function prefetchFooters(files: ScanResponse['files']): Promise<void> {
           await res.body?.cancel();
           continue;
         }
-        const bytes = await res.arrayBuffer();
+        const tail = await res.arrayBuffer();
         footers.add(url.origin + url.pathname);
-        const columns = parquetTopLevelColumns(bytes) ?? (await columnsOfLongFooter(url, start, bytes));
+        let range = { start, bytes: tail };
+        let columns = parquetTopLevelColumns(tail);
+        if (!columns) {
+          const whole = await wholeFooter(url, start, tail);
+          if (whole) {
+            range = whole;
+            columns = parquetTopLevelColumns(whole.bytes);
+          }
+        }
         if (columns) fileColumns.set(url.origin + url.pathname, columns);
-        registerFileRanges([{ url: url.href, start, bytes }]);
+        // The whole footer (DuckDB reads it as one range after the tail): served from the worker's memory.
+        registerFileRanges([{ url: url.href, ...range }]);
       } catch {
         // DuckDB reads it itself.
       }
@@ -171,25 +180,28 @@ async function prefetchFooters(files: ScanResponse['files']): Promise<void> {
 }
 
 /**
- * The columns of a file whose footer starts before the fetched tail (`tail` holds bytes `start..size-1`): fetches the
- * missing head of the footer too. Null when the file is not Parquet or the fetch fails (the view then reads the
- * files with union_by_name).
+ * The footer of a file whose footer starts before the fetched tail (`tail` holds bytes `start..size-1`), to the end of
+ * the file from the block where it starts: the tail with the missing blocks fetched in front. Null when the file is not Parquet or the fetch
+ * fails (DuckDB then reads it itself, and the view reads the files with union_by_name).
  */
-async function columnsOfLongFooter(url: URL, start: number, tail: ArrayBuffer): Promise<string[] | null> {
+async function wholeFooter(url: URL, start: number, tail: ArrayBuffer): Promise<{ start: number; bytes: ArrayBuffer } | null> {
   if (tail.byteLength < 8) return null;
   const footerStart = start + tail.byteLength - 8 - new DataView(tail).getUint32(tail.byteLength - 8, true);
   if (footerStart < 0 || footerStart >= start) return null;
+  // From the block holding the footer's first byte, as DuckDB reads it.
+  const from = Math.floor(footerStart / FOOTER_BLOCK) * FOOTER_BLOCK;
   try {
-    const res = await fetch(url, { headers: { Range: `bytes=${footerStart}-${start - 1}` } });
+    const res = await fetch(url, { headers: { Range: `bytes=${from}-${start - 1}` } });
     if (res.status !== 206) {
       await res.body?.cancel();
       return null;
     }
     const head = new Uint8Array(await res.arrayBuffer());
+    if (head.byteLength !== start - from) return null;
     const whole = new Uint8Array(head.byteLength + tail.byteLength);
     whole.set(head, 0);
     whole.set(new Uint8Array(tail), head.byteLength);
-    return parquetTopLevelColumns(whole.buffer);
+    return { start: from, bytes: whole.buffer };
   } catch {
     return null;
   }
