@@ -45,14 +45,11 @@ function AuthGate() {
 }
 
 /**
- * The shell of a signed-in user. The SQL page is where most sessions go next: its code loads once the page is idle,
- * and the views its draft reads are built at once (scan plans and Parquet footers fetched while DuckDB-WASM starts).
+ * The shell of a signed-in user. The SQL page is where most sessions go next: its code loads once the page is idle
+ * (the views its draft reads are built from the sign-in on: main.tsx).
  */
 function SignedIn() {
-  useEffect(() => {
-    void import('./features/sql/prewarm.js').then((m) => m.prewarmSqlDraft()).catch(() => undefined);
-    return whenIdle(() => void loadSqlPage().catch(() => undefined), 2_000);
-  }, []);
+  useEffect(() => whenIdle(() => void loadSqlPage().catch(() => undefined), 2_000), []);
   return <AppShell />;
 }
 

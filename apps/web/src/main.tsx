@@ -11,6 +11,18 @@ import './styles.css';
 // (The SQL editor's own code still loads at idle: evaluating it now would delay the first pages.)
 if (sessionExpected()) startDuckDbEarly();
 
+let prewarmed: string | null = null;
+
+/**
+ * Builds the views the SQL editor's draft reads (scan plans and Parquet footers fetched while DuckDB-WASM starts) as
+ * soon as there is a session, once per session: most sessions run the draft soon.
+ */
+function prewarmSqlDraft(token: string): void {
+  if (prewarmed === token) return;
+  prewarmed = token;
+  void import('./features/sql/prewarm.js').then((m) => m.prewarmSqlDraft()).catch(() => undefined);
+}
+
 const queryClient = new QueryClient({
   defaultOptions: {
     queries: {
@@ -24,7 +36,7 @@ const queryClient = new QueryClient({
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
-      <AuthProvider>
+      <AuthProvider onSession={prewarmSqlDraft}>
         <App />
       </AuthProvider>
     </QueryClientProvider>

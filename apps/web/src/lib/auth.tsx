@@ -80,8 +80,12 @@ export function startDuckDbEarly(): void {
   void import('./duckdb/engine.js').then((m) => m.getDuckDb()).catch(() => undefined);
 }
 
-/** Provides `useAuth()`: the session token lives in sessionStorage, the user comes from the login answer or GET /api/me. */
-export function AuthProvider({ children }: { children: ReactNode }) {
+/**
+ * Provides `useAuth()`: the session token lives in sessionStorage, the user comes from the login answer or GET /api/me.
+ * `onSession` is called with the token as soon as there is a session (at sign-in before the shell renders, and when
+ * the page opens with one), for work that only needs the token.
+ */
+export function AuthProvider({ children, onSession }: { children: ReactNode; onSession?: (token: string) => void }) {
   const queryClient = useQueryClient();
   const [token, setToken] = useState<string | null>(() => getSessionToken());
   const [notice, setNotice] = useState<string | null>(null);
@@ -100,13 +104,14 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     async (loginToken: string) => {
       const session = await exchangeOnce(loginToken);
       setSessionToken(session.token);
+      onSession?.(session.token);
       queryClient.clear();
       // The login answer described the user: the shell shows without waiting for GET /api/me.
       if (session.me) queryClient.setQueryData(authKeys.me(), session.me);
       setNotice(null);
       setToken(session.token);
     },
-    [queryClient],
+    [queryClient, onSession],
   );
 
   useEffect(() => onUnauthenticated((e) => signOut(`Your session ended: ${e.message}`)), [signOut]);
@@ -122,8 +127,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   // Signing in later (a pasted token): start DuckDB-WASM then (main.tsx starts it at once for a page opened with a
   // session or a login link).
   useEffect(() => {
-    if (token !== null) startDuckDbEarly();
-  }, [token]);
+    if (token === null) return;
+    startDuckDbEarly();
+    onSession?.(token);
+  }, [token, onSession]);
 
   const value = useMemo<AuthState>(() => {
     const status = token === null ? 'signed-out' : me.data ? 'signed-in' : 'checking';
