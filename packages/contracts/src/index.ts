@@ -156,6 +156,14 @@ export const PatchTableSchema = z
 /** PATCH /api/tables/{name}. */
 export type PatchTable = z.infer<typeof PatchTableSchema>;
 
+/** Parquet readers (DuckDB-WASM) read a file's footer first: the block of this many bytes holding its last 8 bytes. */
+export const PARQUET_FOOTER_BLOCK = 16_384;
+
+/** Where the footer block of a file of `size` bytes starts: the block holding its last 8 bytes (read to the end). */
+export function footerBlockStart(size: number): number {
+  return Math.floor(Math.max(0, size - 8) / PARQUET_FOOTER_BLOCK) * PARQUET_FOOTER_BLOCK;
+}
+
 /** A file of a scan plan, with its signed URL. */
 export const ScanFileSchema = z.object({
   path: z.string(),
@@ -164,6 +172,8 @@ export const ScanFileSchema = z.object({
   rows: z.number().nullable(),
   partitionValues: z.record(z.string(), z.string().nullable()),
   deletedRows: z.array(z.number()).nullable(),
+  /** With `?footers=true`: the file's bytes from `start` (footerBlockStart) to its end, base64 (at most 64 files). */
+  footer: z.object({ start: z.number().int().min(0), base64: z.string() }).optional(),
 });
 
 /** GET /api/tables/{name}/scan: everything the browser needs to build the table's DuckDB view. */

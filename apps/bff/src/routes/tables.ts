@@ -13,7 +13,12 @@ const Page = z.object({
   version: z.coerce.number().int().min(0).optional(),
 });
 const ListQuery = z.object({ q: z.string().optional(), layer: z.string().optional(), domain: z.string().optional(), tag: z.string().optional() });
-const ScanQuery = z.object({ version: z.coerce.number().int().min(0).optional(), timestamp: z.string().optional(), where: z.string().max(100_000).optional() });
+const ScanQuery = z.object({
+  version: z.coerce.number().int().min(0).optional(),
+  timestamp: z.string().optional(),
+  where: z.string().max(100_000).optional(),
+  footers: z.enum(['true', 'false']).optional(),
+});
 
 /** Table name from a route parameter, validated (INVALID_INPUT names the problem). */
 export function tableParam(raw: unknown): string {
@@ -68,7 +73,7 @@ export function tablesRouter(deps: AppDeps): Router {
     const name = tableParam(req.params.name);
     await requireCapability(catalog, res, 'select', 'scan table', name);
     const q = ScanQuery.parse(req.query);
-    res.json(await tables.scan(name, q, signer, config.signedUrlTtlSeconds));
+    res.json(await tables.scan(name, { ...q, footers: q.footers === 'true' }, signer, config.signedUrlTtlSeconds));
   });
   return r;
 }

@@ -1,4 +1,4 @@
-import type { Column, DataFile, FilesPage, HistoryPage, PatchTable, ScanResponse, TableDetail, TableSummary } from '@lakehouse/contracts';
+import { footerBlockStart, type Column, type DataFile, type FilesPage, type HistoryPage, type PatchTable, type ScanResponse, type TableDetail, type TableSummary } from '@lakehouse/contracts';
 import {
   LakehouseError,
   Snapshot,
@@ -19,6 +19,13 @@ import type { CatalogStore, TableRecord } from '../catalog/store.js';
 import type { UrlSigner } from '../http/signing.js';
 import { Refreshing, monotonicTicker, type Ticker } from '../warehouse/refreshing.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
+
+/** A file's footer block in a scan plan. */
+type ScanFooter = NonNullable<ScanResponse['files'][number]['footer']>;
+/** Files of a plan whose footer blocks come with it (at most 16 KiB each). */
+const MAX_PLAN_FOOTERS = 64;
+/** Footer blocks read at once. */
+const FOOTER_READS = 8;
 
 /** Filters of the table listing; all optional and ANDed. */
 export interface TableFilter {
@@ -284,13 +291,19 @@ export class TableService {
   }
 
   /** The scan plan of a version with one signed URL per data file (deletion vectors resolved to row positions). */
-  async scan(name: string, options: { version?: number; timestamp?: string; where?: string }, signer: UrlSigner, ttlSeconds: number): Promise<ScanResponse> {
+  async scan(
+    name: string,
+    options: { version?: number; timestamp?: string; where?: string; footers?: boolean },
+    signer: UrlSigner,
+    ttlSeconds: number,
+  ): Promise<ScanResponse> {
     const s = await this.warehouse.snapshot(name, { version: options.version, timestamp: options.timestamp });
     const plan = await planScan(s, { predicate: options.where?.trim() ? options.where : null });
     const tableKey = this.warehouse.ref(name).tableKey;
     const exp = Math.floor(this.clock.now() / 1000) + ttlSeconds;
     let totalBytes = 0;
     for (const a of s.adds()) totalBytes += a.size;
+    const footers = options.footers ? await this.footerBlocks(plan.files.slice(0, MAX_PLAN_FOOTERS)) : new Map<string, ScanFooter>();
     return {
       table: name,
       version: plan.version,
@@ -306,6 +319,7 @@ export class TableService {
           rows: f.numRecords,
           partitionValues: f.partitionValues,
           deletedRows: f.deletedRows ?? null,
+          ...(footers.has(f.key) ? { footer: footers.get(f.key) } : {}),
         };
       }),
       totalFiles: plan.totalFiles,
@@ -313,5 +327,31 @@ export class TableService {
       predicate: plan.predicate,
       expiresAt: new Date(exp * 1000).toISOString(),
     };
+  }
+
+  /**
+   * The footer blocks of the files (what a Parquet reader reads first), by storage key, read a few at a time: the
+   * browser gets them with the plan instead of one request per file. A file that cannot be read is left out (the
+   * browser then fetches it).
+   */
+  private async footerBlocks(files: readonly { key: string; size: number }[]): Promise<Map<string, ScanFooter>> {
+    const out = new Map<string, ScanFooter>();
+    const storage = this.warehouse.storage;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < files.length) {
+        const f = files[next++];
+        if (f.size <= 0) continue;
+        const start = footerBlockStart(f.size);
+        try {
+          const bytes = await storage.get(f.key, { start, end: f.size });
+          out.set(f.key, { start, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') });
+        } catch {
+          // The browser fetches this one itself.
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FOOTER_READS, files.length) }, worker));
+    return out;
   }
 }

@@ -251,11 +251,14 @@ export interface FileRange {
   url: string;
   start: number;
   bytes: ArrayBuffer;
+  /** False when the bytes came inside another answer (a scan plan's footers): network bytes, not a request. */
+  request?: boolean;
 }
 
 /**
  * Hands byte ranges of table data files (fetched ahead by the page, e.g. Parquet footers in parallel) to the engine:
- * DuckDB's reads within them are then answered from memory. Counted as requests and network bytes of their files.
+ * DuckDB's reads within them are then answered from memory. Counted as network bytes of their files, and as requests
+ * unless `request` is false.
  * The buffers are transferred (unusable afterwards). Only for files whose sizes were registered (`registerFileSizes`).
  */
 export function registerFileRanges(ranges: readonly FileRange[]): void {

@@ -1,4 +1,4 @@
-import { ScanResponseSchema, type ScanResponse } from '@lakehouse/contracts';
+import { PARQUET_FOOTER_BLOCK, ScanResponseSchema, footerBlockStart, type ScanResponse } from '@lakehouse/contracts';
 import {
   compileScanSql,
   flatTableName,
@@ -48,8 +48,6 @@ const EXPIRY_MARGIN_MS = 120_000;
 /** A latest view older than this re-checks the table's version before use. */
 const LATEST_RECHECK_MS = 10_000;
 
-/** DuckDB-WASM reads a Parquet file's footer first: the 16 KiB-aligned block holding its last 8 bytes, to the end. */
-const FOOTER_BLOCK = 16_384;
 /** Footer fetches in flight at once. */
 const FOOTER_FETCHES = 6;
 
@@ -76,9 +74,13 @@ function keyOf(table: string, at: ReadPoint): string {
   return `${table}\n${readPointKey(at)}`;
 }
 
-/** GET /api/tables/{name}/scan at a read point (the latest, a version or a timestamp). */
-export async function fetchScan(table: string, at: ReadPoint, signal?: AbortSignal): Promise<ScanResponse> {
-  const query = at.kind === 'version' ? { version: at.version } : at.kind === 'timestamp' ? { timestamp: at.timestamp } : {};
+/**
+ * GET /api/tables/{name}/scan at a read point (the latest, a version or a timestamp); with `footers`, the plan brings
+ * the files' footer blocks (for building a view: no request per file).
+ */
+export async function fetchScan(table: string, at: ReadPoint, signal?: AbortSignal, options: { footers?: boolean } = {}): Promise<ScanResponse> {
+  const point = at.kind === 'version' ? { version: at.version } : at.kind === 'timestamp' ? { timestamp: at.timestamp } : {};
+  const query = options.footers ? { ...point, footers: true } : point;
   const t0 = performance.now();
   const scan = await api(`/api/tables/${encodeURIComponent(table)}/scan`, ScanResponseSchema, { query, signal });
   measure('plan', t0, { table, files: scan.files.length });
@@ -137,27 +139,41 @@ function viewStatements(scan: ScanResponse, at: ReadPoint, schema: SchemaReconci
   return out;
 }
 
+/** Bytes of base64 text. */
+function fromBase64(text: string): ArrayBuffer {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out.buffer;
+}
+
 /**
- * Fetches the footers of the files (the block DuckDB reads first) a few at a time and hands them to the engine (even
- * before it runs), instead of DuckDB fetching them one after the other, synchronously, when it binds the view. A failed
- * fetch is left to DuckDB.
+ * Hands the engine (even before it runs) the footers of the files, the block DuckDB reads first: those the plan
+ * brought, the others fetched a few at a time, instead of DuckDB fetching them one after the other, synchronously,
+ * when it binds the view. A failed fetch is left to DuckDB.
  */
 async function prefetchFooters(files: ScanResponse['files']): Promise<void> {
   const todo = files
-    .map((f) => ({ url: new URL(f.url, location.origin), size: f.size }))
+    .map((f) => ({ url: new URL(f.url, location.origin), size: f.size, footer: f.footer }))
     .filter((f) => f.size > 0 && !footers.has(f.url.origin + f.url.pathname));
   let next = 0;
   const fetchSome = async (): Promise<void> => {
     while (next < todo.length) {
-      const { url, size } = todo[next++];
-      const start = Math.floor(Math.max(0, size - 8) / FOOTER_BLOCK) * FOOTER_BLOCK;
+      const { url, size, footer } = todo[next++];
+      const start = footer?.start ?? footerBlockStart(size);
       try {
-        const res = await fetch(url, { headers: { Range: `bytes=${start}-${size - 1}` } });
-        if (res.status !== 206) {
-          await res.body?.cancel();
-          continue;
+        let tail: ArrayBuffer;
+        if (footer) {
+          tail = fromBase64(footer.base64);
+        } else {
+          const res = await fetch(url, { headers: { Range: `bytes=${start}-${size - 1}` } });
+          if (res.status !== 206) {
+            await res.body?.cancel();
+            continue;
+          }
+          tail = await res.arrayBuffer();
         }
-        const tail = await res.arrayBuffer();
+        if (start + tail.byteLength !== size) continue;
         footers.add(url.origin + url.pathname);
         let range = { start, bytes: tail };
         let columns = parquetTopLevelColumns(tail);
@@ -170,7 +186,7 @@ async function prefetchFooters(files: ScanResponse['files']): Promise<void> {
         }
         if (columns) fileColumns.set(url.origin + url.pathname, columns);
         // The whole footer (DuckDB reads it as one range after the tail): served from the worker's memory.
-        registerFileRanges([{ url: url.href, ...range }]);
+        registerFileRanges([{ url: url.href, ...range, request: footer === undefined || range.start !== start }]);
       } catch {
         // DuckDB reads it itself.
       }
@@ -189,7 +205,7 @@ async function wholeFooter(url: URL, start: number, tail: ArrayBuffer): Promise<
   const footerStart = start + tail.byteLength - 8 - new DataView(tail).getUint32(tail.byteLength - 8, true);
   if (footerStart < 0 || footerStart >= start) return null;
   // From the block holding the footer's first byte, as DuckDB reads it.
-  const from = Math.floor(footerStart / FOOTER_BLOCK) * FOOTER_BLOCK;
+  const from = Math.floor(footerStart / PARQUET_FOOTER_BLOCK) * PARQUET_FOOTER_BLOCK;
   try {
     const res = await fetch(url, { headers: { Range: `bytes=${from}-${start - 1}` } });
     if (res.status !== 206) {
@@ -296,7 +312,7 @@ export async function ensureView(table: string, at: ReadPoint, options: { knownV
     }
   }
   return track(key, async () => {
-    const scan = await fetchScan(table, at);
+    const scan = await fetchScan(table, at, undefined, { footers: true });
     await createViews(scan, at);
     return viewOf(scan, table, at);
   });

@@ -102,7 +102,8 @@ const COUNTER_PRELUDE = `
     for (const r of e.data.ranges) {
       remember(idOf(r.url), r.start, r.bytes);
       const f = fileOf(keyOf(r.url));
-      f.requests++; f.networkBytes += r.bytes.byteLength; totals.requests++; totals.networkBytes += r.bytes.byteLength;
+      if (r.request !== false) { f.requests++; totals.requests++; }
+      f.networkBytes += r.bytes.byteLength; totals.networkBytes += r.bytes.byteLength;
     }
   });
 
