@@ -11,15 +11,11 @@ import './styles.css';
 // (The SQL editor's own code still loads at idle: evaluating it now would delay the first pages.)
 if (sessionExpected()) startDuckDbEarly();
 
-let prewarmed: string | null = null;
-
 /**
  * Builds the views the SQL editor's draft reads (scan plans and Parquet footers fetched while DuckDB-WASM starts) as
- * soon as there is a session, once per session: most sessions run the draft soon.
+ * soon as there is a session: most sessions run the draft soon.
  */
-function prewarmSqlDraft(token: string): void {
-  if (prewarmed === token) return;
-  prewarmed = token;
+function prewarmSqlDraft(): void {
   void import('./features/sql/prewarm.js').then((m) => m.prewarmSqlDraft()).catch(() => undefined);
 }
 

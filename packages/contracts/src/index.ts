@@ -159,9 +159,14 @@ export type PatchTable = z.infer<typeof PatchTableSchema>;
 /** Parquet readers (DuckDB-WASM) read a file's footer first: the block of this many bytes holding its last 8 bytes. */
 export const PARQUET_FOOTER_BLOCK = 16_384;
 
+/** The start of the PARQUET_FOOTER_BLOCK-aligned block holding byte `offset`. */
+export function parquetBlockStart(offset: number): number {
+  return Math.floor(Math.max(0, offset) / PARQUET_FOOTER_BLOCK) * PARQUET_FOOTER_BLOCK;
+}
+
 /** Where the footer block of a file of `size` bytes starts: the block holding its last 8 bytes (read to the end). */
 export function footerBlockStart(size: number): number {
-  return Math.floor(Math.max(0, size - 8) / PARQUET_FOOTER_BLOCK) * PARQUET_FOOTER_BLOCK;
+  return parquetBlockStart(size - 8);
 }
 
 /** A file of a scan plan, with its signed URL. */

@@ -4,6 +4,7 @@ import {
   Snapshot,
   Transaction,
   countRows,
+  mapLimit,
   parseTableName,
   physicalName,
   planScan,
@@ -335,23 +336,14 @@ export class TableService {
    * browser then fetches it).
    */
   private async footerBlocks(files: readonly { key: string; size: number }[]): Promise<Map<string, ScanFooter>> {
-    const out = new Map<string, ScanFooter>();
     const storage = this.warehouse.storage;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < files.length) {
-        const f = files[next++];
-        if (f.size <= 0) continue;
-        const start = footerBlockStart(f.size);
-        try {
-          const bytes = await storage.get(f.key, { start, end: f.size });
-          out.set(f.key, { start, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') });
-        } catch {
-          // The browser fetches this one itself.
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(FOOTER_READS, files.length) }, worker));
-    return out;
+    const read = await mapLimit(files, FOOTER_READS, async (f): Promise<[string, ScanFooter] | null> => {
+      if (f.size <= 0) return null;
+      const start = footerBlockStart(f.size);
+      // A file that cannot be read is fetched by the browser itself.
+      const bytes = await storage.get(f.key, { start, end: f.size }).catch(() => null);
+      return bytes ? [f.key, { start, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') }] : null;
+    });
+    return new Map(read.filter((e) => e !== null));
   }
 }

@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { GrantSchema } from '@lakehouse/contracts';
 import { authKeys, fetchMe, LoginResponseSchema, type Me } from '../features/auth/api.js';
 import { api, apiSent, getSessionToken, onUnauthenticated, setSessionToken, type ApiError } from './api.js';
@@ -82,13 +82,22 @@ export function startDuckDbEarly(): void {
 
 /**
  * Provides `useAuth()`: the session token lives in sessionStorage, the user comes from the login answer or GET /api/me.
- * `onSession` is called with the token as soon as there is a session (at sign-in before the shell renders, and when
+ * `onSession` is called once per session token, as soon as there is one (at sign-in before the shell renders, or when
  * the page opens with one), for work that only needs the token.
  */
 export function AuthProvider({ children, onSession }: { children: ReactNode; onSession?: (token: string) => void }) {
   const queryClient = useQueryClient();
   const [token, setToken] = useState<string | null>(() => getSessionToken());
   const [notice, setNotice] = useState<string | null>(null);
+  const announced = useRef<string | null>(null);
+  const announce = useCallback(
+    (t: string) => {
+      if (announced.current === t) return;
+      announced.current = t;
+      onSession?.(t);
+    },
+    [onSession],
+  );
 
   const signOut = useCallback(
     (why?: string) => {
@@ -104,14 +113,14 @@ export function AuthProvider({ children, onSession }: { children: ReactNode; onS
     async (loginToken: string) => {
       const session = await exchangeOnce(loginToken);
       setSessionToken(session.token);
-      onSession?.(session.token);
+      announce(session.token);
       queryClient.clear();
       // The login answer described the user: the shell shows without waiting for GET /api/me.
       if (session.me) queryClient.setQueryData(authKeys.me(), session.me);
       setNotice(null);
       setToken(session.token);
     },
-    [queryClient, onSession],
+    [queryClient, announce],
   );
 
   useEffect(() => onUnauthenticated((e) => signOut(`Your session ended: ${e.message}`)), [signOut]);
@@ -129,8 +138,8 @@ export function AuthProvider({ children, onSession }: { children: ReactNode; onS
   useEffect(() => {
     if (token === null) return;
     startDuckDbEarly();
-    onSession?.(token);
-  }, [token, onSession]);
+    announce(token);
+  }, [token, announce]);
 
   const value = useMemo<AuthState>(() => {
     const status = token === null ? 'signed-out' : me.data ? 'signed-in' : 'checking';

@@ -341,11 +341,8 @@ function constantGuard(fields: StructField[], partitionIndexes: number[], consta
 
 /**
  * Checks the source's columns against the schema and returns a FROM item with the source rows as `c0..cN` (cast to
- * the logical DuckDB types, in schema order).
- */
-/**
- * The source rows as `(SELECT ... AS "c<i>" ...) AS __rows`, each column cast to the table type of field i, and the
- * indexes of the string data columns whose source is an ENUM: those stay uncast. Parquet stores an ENUM exactly as a
+ * the logical DuckDB types, in schema order), and the indexes of the string data columns whose source is an ENUM:
+ * those stay uncast. Parquet stores an ENUM exactly as a
  * VARCHAR (BYTE_ARRAY, UTF8, dictionary-encoded, same statistics), and writing it needs no string per row: a constant
  * such as ingest's `_source` costs next to nothing that way where a VARCHAR constant costs a tenth of the COPY.
  */

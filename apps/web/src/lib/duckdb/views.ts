@@ -1,7 +1,8 @@
-import { PARQUET_FOOTER_BLOCK, ScanResponseSchema, footerBlockStart, type ScanResponse } from '@lakehouse/contracts';
+import { ScanResponseSchema, footerBlockStart, parquetBlockStart, type ScanResponse } from '@lakehouse/contracts';
 import {
   compileScanSql,
   flatTableName,
+  mapLimit,
   parquetTopLevelColumns,
   parseTableName,
   quoteIdent,
@@ -147,6 +148,17 @@ function fromBase64(text: string): ArrayBuffer {
   return out.buffer;
 }
 
+/** Bytes `from..to` (inclusive) of a file, or null unless the server answers exactly that range. */
+async function fetchRange(url: URL, from: number, to: number): Promise<ArrayBuffer | null> {
+  const res = await fetch(url, { headers: { Range: `bytes=${from}-${to}` } });
+  if (res.status !== 206) {
+    await res.body?.cancel();
+    return null;
+  }
+  const bytes = await res.arrayBuffer();
+  return bytes.byteLength === to - from + 1 ? bytes : null;
+}
+
 /**
  * Hands the engine (even before it runs) the footers of the files, the block DuckDB reads first: those the plan
  * brought, the others fetched a few at a time, instead of DuckDB fetching them one after the other, synchronously,
@@ -156,71 +168,47 @@ async function prefetchFooters(files: ScanResponse['files']): Promise<void> {
   const todo = files
     .map((f) => ({ url: new URL(f.url, location.origin), size: f.size, footer: f.footer }))
     .filter((f) => f.size > 0 && !footers.has(f.url.origin + f.url.pathname));
-  let next = 0;
-  const fetchSome = async (): Promise<void> => {
-    while (next < todo.length) {
-      const { url, size, footer } = todo[next++];
-      const start = footer?.start ?? footerBlockStart(size);
-      try {
-        let tail: ArrayBuffer;
-        if (footer) {
-          tail = fromBase64(footer.base64);
-        } else {
-          const res = await fetch(url, { headers: { Range: `bytes=${start}-${size - 1}` } });
-          if (res.status !== 206) {
-            await res.body?.cancel();
-            continue;
-          }
-          tail = await res.arrayBuffer();
+  await mapLimit(todo, FOOTER_FETCHES, async ({ url, size, footer }) => {
+    const start = footer?.start ?? footerBlockStart(size);
+    try {
+      const tail = footer ? fromBase64(footer.base64) : await fetchRange(url, start, size - 1);
+      if (!tail || start + tail.byteLength !== size) return;
+      footers.add(url.origin + url.pathname);
+      let range = { start, bytes: tail };
+      let columns = parquetTopLevelColumns(tail);
+      if (!columns) {
+        const whole = await wholeFooter(url, start, tail);
+        if (whole) {
+          range = whole;
+          columns = parquetTopLevelColumns(whole.bytes);
         }
-        if (start + tail.byteLength !== size) continue;
-        footers.add(url.origin + url.pathname);
-        let range = { start, bytes: tail };
-        let columns = parquetTopLevelColumns(tail);
-        if (!columns) {
-          const whole = await wholeFooter(url, start, tail);
-          if (whole) {
-            range = whole;
-            columns = parquetTopLevelColumns(whole.bytes);
-          }
-        }
-        if (columns) fileColumns.set(url.origin + url.pathname, columns);
-        // The whole footer (DuckDB reads it as one range after the tail): served from the worker's memory.
-        registerFileRanges([{ url: url.href, ...range, request: footer === undefined || range.start !== start }]);
-      } catch {
-        // DuckDB reads it itself.
       }
+      if (columns) fileColumns.set(url.origin + url.pathname, columns);
+      // The whole footer (DuckDB reads it as one range after the tail): served from the worker's memory.
+      registerFileRanges([{ url: url.href, ...range, request: footer === undefined || range.start !== start }]);
+    } catch {
+      // DuckDB reads it itself.
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(FOOTER_FETCHES, todo.length) }, fetchSome));
+  });
 }
 
 /**
- * The footer of a file whose footer starts before the fetched tail (`tail` holds bytes `start..size-1`), to the end of
- * the file from the block where it starts: the tail with the missing blocks fetched in front. Null when the file is not Parquet or the fetch
- * fails (DuckDB then reads it itself, and the view reads the files with union_by_name).
+ * The footer of a file whose footer starts before the fetched tail (`tail` holds bytes `start..size-1`), to the end
+ * of the file from the block where it starts: the tail with the missing blocks fetched in front. Null when the file
+ * is not Parquet or the fetch fails (DuckDB then reads it itself, and the view reads the files with union_by_name).
  */
 async function wholeFooter(url: URL, start: number, tail: ArrayBuffer): Promise<{ start: number; bytes: ArrayBuffer } | null> {
   if (tail.byteLength < 8) return null;
   const footerStart = start + tail.byteLength - 8 - new DataView(tail).getUint32(tail.byteLength - 8, true);
   if (footerStart < 0 || footerStart >= start) return null;
   // From the block holding the footer's first byte, as DuckDB reads it.
-  const from = Math.floor(footerStart / PARQUET_FOOTER_BLOCK) * PARQUET_FOOTER_BLOCK;
-  try {
-    const res = await fetch(url, { headers: { Range: `bytes=${from}-${start - 1}` } });
-    if (res.status !== 206) {
-      await res.body?.cancel();
-      return null;
-    }
-    const head = new Uint8Array(await res.arrayBuffer());
-    if (head.byteLength !== start - from) return null;
-    const whole = new Uint8Array(head.byteLength + tail.byteLength);
-    whole.set(head, 0);
-    whole.set(new Uint8Array(tail), head.byteLength);
-    return { start: from, bytes: whole.buffer };
-  } catch {
-    return null;
-  }
+  const from = parquetBlockStart(footerStart);
+  const head = await fetchRange(url, from, start - 1).catch(() => null);
+  if (!head) return null;
+  const whole = new Uint8Array(head.byteLength + tail.byteLength);
+  whole.set(new Uint8Array(head), 0);
+  whole.set(new Uint8Array(tail), head.byteLength);
+  return { start: from, bytes: whole.buffer };
 }
 
 async function createViews(scan: ScanResponse, at: ReadPoint): Promise<void> {
