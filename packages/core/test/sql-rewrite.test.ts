@@ -149,6 +149,17 @@ describe('rewriteTableRefs', () => {
     expect((err as Error).message).toMatch(message);
   });
 
+  it.each([
+    ['SELECT * FROM silver.sales.orders', [false]],
+    ['SELECT * FROM silver_sales_orders', [true]],
+    ['SELECT * FROM silver.sales.orders a JOIN silver_sales_orders b USING (order_id)', [true]],
+    ['SELECT * FROM silver_sales_orders VERSION AS OF 2', [false]],
+    ['SELECT * FROM silver_sales_orders VERSION AS OF 2 a, silver.sales.orders b', [false, false]],
+    ['SELECT * FROM silver_sales_orders', [false], { 'silver.sales.orders': 3 }],
+  ] as const)('flags reads by flat name at the latest version: %s', (sql, flat, pinned?: Record<string, number>) => {
+    expect(rewriteTableRefs(sql, { tables: TABLES, pinned }).reads.map((r) => r.flat)).toEqual(flat);
+  });
+
   it('maps offsets of the rewritten SQL back to the input', () => {
     const sql = 'SELECT * FROM silver.sales.orders VERSION AS OF 12 WHERE amont > 1';
     const r = rewriteTableRefs(sql, { tables: TABLES });

@@ -18,6 +18,8 @@ export interface TableRead {
   at: ReadPoint;
   /** The SQL reference the rewritten query uses for this read (see `readViewSql`). */
   view: string;
+  /** True when the query names the latest version by the flat name `layer_domain_table` (left as it is in the SQL). */
+  flat: boolean;
 }
 
 /** A replacement of `original.slice(from, to)` by `text`. */
@@ -191,7 +193,10 @@ export function rewriteTableRefs(sql: string, options: RewriteOptions): Rewritte
     const at: ReadPoint = travel ? travel.at : pin !== undefined ? { kind: 'version', version: pin } : { kind: 'latest' };
     const view = readViewSql(ref.table, at);
     const key = `${ref.table}\n${readPointKey(at)}`;
-    if (!reads.has(key)) reads.set(key, { table: ref.table, at, view });
+    const flatRef = ref.first === ref.last && at.kind === 'latest';
+    const seen = reads.get(key);
+    if (!seen) reads.set(key, { table: ref.table, at, view, flat: flatRef });
+    else if (flatRef) seen.flat = true;
     const last = travel ? travel.last : ref.last;
     if (at.kind !== 'latest') {
       const next = tokens[last + 1];

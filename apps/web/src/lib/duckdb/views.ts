@@ -19,8 +19,9 @@ import { api } from '../api.js';
 import { connect, onDuckDbRestart, registerFileRanges, registerFileSizes } from './engine.js';
 import { measure } from './timing.js';
 
-// DuckDB views over warehouse tables, built from the BFF's scan plans: `layer.domain.table` and the flat
-// `layer_domain_table` for the latest version, `"layer"."domain"."table@vN"` / `...@t<timestamp>` for time travel.
+// DuckDB views over warehouse tables, built from the BFF's scan plans: `layer.domain.table` for the latest version
+// (and the flat `layer_domain_table` once a query names it so), `"layer"."domain"."table@vN"` / `...@t<timestamp>` for
+// time travel.
 // Signed file URLs expire, so a view is re-planned before its URLs do; a latest view is re-planned when the table
 // moves to a new version (after a write, or when another user's write is noticed).
 
@@ -59,6 +60,11 @@ const footers = new Set<string>();
 const fileColumns = new Map<string, string[]>();
 const attached = new Set<string>();
 const schemas = new Set<string>();
+/**
+ * Tables whose flat view `main.layer_domain_table` exists. It is made when a query first names the table so (binding
+ * a view opens every file of the table: one more bind on every cold start otherwise), and remade with the latest view.
+ */
+const flatViews = new Set<string>();
 let ddl: Promise<unknown> = Promise.resolve();
 
 // A restarted engine has none of the old views.
@@ -68,6 +74,7 @@ onDuckDbRestart(() => {
   fileColumns.clear();
   attached.clear();
   schemas.clear();
+  flatViews.clear();
   ddl = Promise.resolve();
 });
 
@@ -126,7 +133,17 @@ function containerStatements(layer: string, domain: string): string[] {
   return out;
 }
 
-/** The DuckDB statements creating the view(s) of a scan at a read point, files' schemas reconciled as `schema` says. */
+/** The statement creating the flat view of a table's latest view. */
+function flatViewStatement(table: string): string {
+  const { layer, domain, name } = parseTableName(table);
+  const view = `${quoteIdent(layer)}.${quoteIdent(domain)}.${quoteIdent(readViewName(name, { kind: 'latest' }))}`;
+  return `CREATE OR REPLACE VIEW main.${quoteIdent(flatTableName(name))} AS SELECT * FROM ${view}`;
+}
+
+/**
+ * The DuckDB statements creating the view of a scan at a read point, files' schemas reconciled as `schema` says, and
+ * for the latest version its flat view when there is one (its columns follow the table's).
+ */
 function viewStatements(scan: ScanResponse, at: ReadPoint, schema: SchemaReconciliation): string[] {
   const { layer, domain, name } = parseTableName(scan.table);
   const columnsOf = (f: ScanFile): string[] | undefined => {
@@ -136,7 +153,7 @@ function viewStatements(scan: ScanResponse, at: ReadPoint, schema: SchemaReconci
   const select = compileScanSql(planOf(scan), { fileUrl: (f) => f.key, schema, fileColumns: columnsOf });
   const view = `${quoteIdent(layer)}.${quoteIdent(domain)}.${quoteIdent(readViewName(name, at))}`;
   const out = [`CREATE OR REPLACE VIEW ${view} AS ${select}`];
-  if (at.kind === 'latest') out.push(`CREATE OR REPLACE VIEW main.${quoteIdent(flatTableName(name))} AS SELECT * FROM ${view}`);
+  if (at.kind === 'latest' && flatViews.has(scan.table)) out.push(flatViewStatement(scan.table));
   return out;
 }
 
@@ -268,22 +285,45 @@ function track(key: string, make: () => Promise<TableView>): Promise<TableView> 
   return entry.view;
 }
 
+/** Creates the flat view of a table whose latest view exists (DDL serialized with the views'). */
+function addFlatView(table: string): Promise<void> {
+  const run = ddl.then(async () => {
+    if (flatViews.has(table)) return;
+    const conn = await connect();
+    try {
+      await conn.query(flatViewStatement(table));
+      flatViews.add(table);
+    } finally {
+      await conn.close();
+    }
+  });
+  ddl = run.catch(() => undefined);
+  return run;
+}
+
 /**
  * The view of a table at a read point, created or refreshed as needed: built on first use, re-planned before its
  * signed URLs expire, and for the latest version re-checked every few seconds (and when `knownVersion` is newer than
- * the view's), rebuilt when the table moved. Concurrent callers share one build. API errors (TABLE_NOT_FOUND,
- * FORBIDDEN, VERSION_NOT_FOUND) propagate with the API's message.
+ * the view's), rebuilt when the table moved; with `flat`, the latest version's flat view `layer_domain_table` too.
+ * Concurrent callers share one build. API errors (TABLE_NOT_FOUND, FORBIDDEN, VERSION_NOT_FOUND) propagate with the
+ * API's message.
  */
-export async function ensureView(table: string, at: ReadPoint, options: { knownVersion?: number } = {}): Promise<TableView> {
+export async function ensureView(table: string, at: ReadPoint, options: { knownVersion?: number; flat?: boolean } = {}): Promise<TableView> {
+  const view = await viewAt(table, at, options.knownVersion);
+  if (options.flat && at.kind === 'latest' && !flatViews.has(table)) await addFlatView(table);
+  return view;
+}
+
+async function viewAt(table: string, at: ReadPoint, knownVersion: number | undefined): Promise<TableView> {
   const key = keyOf(table, at);
   const entry = views.get(key);
   if (entry) {
     const current = await entry.view.catch(() => null);
-    if (views.get(key) !== entry) return ensureView(table, at, options);
+    if (views.get(key) !== entry) return viewAt(table, at, knownVersion);
     if (current) {
       const now = Date.now();
       const fresh = current.expiresAt - EXPIRY_MARGIN_MS > now;
-      const recheck = at.kind === 'latest' && (now - entry.fetchedAt > LATEST_RECHECK_MS || (options.knownVersion ?? -1) > current.version);
+      const recheck = at.kind === 'latest' && (now - entry.fetchedAt > LATEST_RECHECK_MS || (knownVersion ?? -1) > current.version);
       if (fresh && !recheck) return current;
       if (fresh) {
         // The BFF answers a scan plan from its snapshot cache: cheap enough to learn whether the table moved.
@@ -308,7 +348,7 @@ export async function ensureView(table: string, at: ReadPoint, options: { knownV
 
 /** The views of every read of a query (see `ensureView`), built in parallel. */
 export function ensureViews(reads: readonly TableRead[], options: { knownVersions?: Readonly<Record<string, number>> } = {}): Promise<TableView[]> {
-  return Promise.all(reads.map((r) => ensureView(r.table, r.at, { knownVersion: options.knownVersions?.[r.table] })));
+  return Promise.all(reads.map((r) => ensureView(r.table, r.at, { knownVersion: options.knownVersions?.[r.table], flat: r.flat })));
 }
 
 /** Forgets the latest view of a table so the next query re-plans it (call after a write committed). */
