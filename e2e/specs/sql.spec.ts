@@ -36,6 +36,17 @@ test('a table is found by its flat name too', async ({ sql, adminApi }) => {
   expect(digits(n)).toBe(String(rows));
 });
 
+test("a layer the analyst attached with a statement of their own still gets the table's view", async ({ sql, adminApi }) => {
+  const table = 'gold.sales.daily_revenue';
+  const { rows } = await tableState(adminApi, table);
+  await sql.goto();
+  // The page has not made the gold database yet (the draft reads silver): the view's statements meet this one's.
+  expect((await sql.runSql("ATTACH ':memory:' AS gold")).error).toBeNull();
+  const outcome = await sql.runSql(`SELECT count(*) AS n FROM ${table}`);
+  expect(outcome.error).toBeNull();
+  expect(digits((await sql.resultRows(1))[0][0])).toBe(String(rows));
+});
+
 test('VERSION AS OF reads the row count of that old version', async ({ sql, adminApi }) => {
   const counts = await rowCountsFromHistory(adminApi, ORDERS);
   const latest = await tableState(adminApi, ORDERS);
