@@ -91,6 +91,16 @@ function seconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
 
+/** The time since `since` (epoch ms), counted up every 200 ms: its own component, so the page does not re-render at each tick. */
+function Elapsed({ since }: { since: number }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 200);
+    return () => clearInterval(t);
+  }, []);
+  return <>{seconds(Math.max(0, now - since))}</>;
+}
+
 /** Figures of a read: time, rows, files and bytes. */
 function Figures({ outcome }: { outcome: QueryOutcome }) {
   const s = outcome.stats;
@@ -541,12 +551,6 @@ export function SqlPage() {
 
   const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
   const mod = isMac ? '⌘' : 'Ctrl';
-  const [elapsed, setElapsed] = useState(0);
-  useEffect(() => {
-    if (!busy) return;
-    const t = setInterval(() => setElapsed(Date.now() - busy.startedAt), 200);
-    return () => clearInterval(t);
-  }, [busy]);
 
   const job = write?.job;
   return (
@@ -594,9 +598,12 @@ export function SqlPage() {
               Save…
             </button>
             <span className="sql-status-line" role="status" aria-live="polite">
-              {busy
-                ? `${busy.kind === 'write' ? 'Writing' : busy.phase === 'planning' ? 'Planning' : busy.phase === 'starting' ? 'Starting DuckDB' : 'Running'}${busy.steps > 1 ? ` statement ${busy.step} of ${busy.steps}` : ''}… ${seconds(elapsed)}`
-                : pinned && Object.keys(pinned).length > 0
+              {busy ? (
+                <>
+                  {`${busy.kind === 'write' ? 'Writing' : busy.phase === 'planning' ? 'Planning' : busy.phase === 'starting' ? 'Starting DuckDB' : 'Running'}${busy.steps > 1 ? ` statement ${busy.step} of ${busy.steps}` : ''}… `}
+                  <Elapsed since={busy.startedAt} />
+                </>
+              ) : pinned && Object.keys(pinned).length > 0
                   ? 'Pinned to the saved versions'
                   : ''}
             </span>
