@@ -6,7 +6,8 @@ import { tokenFromInput } from './api.js';
 
 /**
  * Route `/login#token=...`: exchanges the login token in the URL fragment for a session token, removes the token from
- * the address bar and history, and goes to `/`. Without a token it shows the sign-in form.
+ * the address bar and history, and goes to the catalog (the console's home, without a stop at `/`). Without a token it
+ * shows the sign-in form.
  */
 export function LoginRoute() {
   const { signIn, status } = useAuth();
@@ -19,13 +20,13 @@ export function LoginRoute() {
     // The fragment never reaches the server; drop it from the address bar so it is not bookmarked or shared.
     window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search);
     signIn(token).then(
-      () => navigate('/', { replace: true }),
+      () => navigate('/catalog', { replace: true }),
       (e: unknown) => setError(e),
     );
   }, [token, signIn, navigate]);
 
   useEffect(() => {
-    if (!token && status === 'signed-in') navigate('/', { replace: true });
+    if (!token && status === 'signed-in') navigate('/catalog', { replace: true });
   }, [token, status, navigate]);
 
   if (!token) return <SignInPage />;
