@@ -12,8 +12,21 @@ import { whenIdle } from './lib/idle.js';
 
 // The SQL editor carries CodeMirror and DuckDB-WASM: not loaded with the console, but fetched while the signed-in
 // shell is idle (the SQL page is where most sessions go next), or on first visit.
-const loadSqlPage = () => import('./features/sql/SqlPage.js');
-const SqlPage = lazy(() => loadSqlPage().then((m) => ({ default: m.SqlPage })));
+let sqlPageModule: typeof import('./features/sql/SqlPage.js') | null = null;
+const loadSqlPage = () =>
+  import('./features/sql/SqlPage.js').then((m) => {
+    sqlPageModule = m;
+    return m;
+  });
+const LazySqlPage = lazy(() => loadSqlPage().then((m) => ({ default: m.SqlPage })));
+
+/**
+ * The SQL page: rendered at once when its code has loaded (it usually has, at idle, before the first visit); else
+ * through `lazy` (a suspended render and a retry, which a navigation pays even for an already loaded module).
+ */
+function SqlPage() {
+  return sqlPageModule ? <sqlPageModule.SqlPage /> : <LazySqlPage />;
+}
 // The admin pages (maintenance) are for few users: loaded on first visit.
 const AdminPage = lazy(() => import('./features/admin/AdminPage.js').then((m) => ({ default: m.AdminPage })));
 const TableMaintenancePage = lazy(() => import('./features/admin/TableMaintenancePage.js').then((m) => ({ default: m.TableMaintenancePage })));
