@@ -133,11 +133,15 @@ function containerStatements(layer: string, domain: string): string[] {
   return out;
 }
 
+/** The quoted name of a table's view at a read point: `"layer"."domain"."view"`. */
+function viewIdent(table: string, at: ReadPoint): string {
+  const { layer, domain, name } = parseTableName(table);
+  return `${quoteIdent(layer)}.${quoteIdent(domain)}.${quoteIdent(readViewName(name, at))}`;
+}
+
 /** The statement creating the flat view of a table's latest view. */
 function flatViewStatement(table: string): string {
-  const { layer, domain, name } = parseTableName(table);
-  const view = `${quoteIdent(layer)}.${quoteIdent(domain)}.${quoteIdent(readViewName(name, { kind: 'latest' }))}`;
-  return `CREATE OR REPLACE VIEW main.${quoteIdent(flatTableName(name))} AS SELECT * FROM ${view}`;
+  return `CREATE OR REPLACE VIEW main.${quoteIdent(flatTableName(parseTableName(table).name))} AS SELECT * FROM ${viewIdent(table, { kind: 'latest' })}`;
 }
 
 /**
@@ -145,14 +149,12 @@ function flatViewStatement(table: string): string {
  * for the latest version its flat view when there is one (its columns follow the table's).
  */
 function viewStatements(scan: ScanResponse, at: ReadPoint, schema: SchemaReconciliation): string[] {
-  const { layer, domain, name } = parseTableName(scan.table);
   const columnsOf = (f: ScanFile): string[] | undefined => {
     const url = new URL(f.key);
     return fileColumns.get(url.origin + url.pathname);
   };
   const select = compileScanSql(planOf(scan), { fileUrl: (f) => f.key, schema, fileColumns: columnsOf });
-  const view = `${quoteIdent(layer)}.${quoteIdent(domain)}.${quoteIdent(readViewName(name, at))}`;
-  const out = [`CREATE OR REPLACE VIEW ${view} AS ${select}`];
+  const out = [`CREATE OR REPLACE VIEW ${viewIdent(scan.table, at)} AS ${select}`];
   if (at.kind === 'latest' && flatViews.has(scan.table)) out.push(flatViewStatement(scan.table));
   return out;
 }
