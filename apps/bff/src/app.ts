@@ -164,5 +164,6 @@ function serveConsole(app: Express, dist: string): void {
     throw new LakehouseError('NOT_FOUND', `no console asset ${req.path}`);
   });
   app.use(express.static(dist, { index: false, maxAge: '1h' }));
-  app.get('/*splat', (_req, res) => res.sendFile(join(dist, 'index.html'), { headers: { 'Cache-Control': 'no-cache' } }));
+  // `/{*splat}`: the root too (`/*splat` needs at least one character after the slash).
+  app.get('/{*splat}', (_req, res) => res.sendFile(join(dist, 'index.html'), { headers: { 'Cache-Control': 'no-cache' } }));
 }
