@@ -150,7 +150,12 @@ export default defineConfig(({ command }) => ({
     sourcemap: false,
     chunkSizeWarningLimit: 2000,
     // `early`: what index.html's inline script imports to start DuckDB-WASM early (see loadDuckDb).
-    rollupOptions: { input: { index: fileURLToPath(new URL('index.html', import.meta.url)), early: fileURLToPath(new URL('src/early.ts', import.meta.url)) } },
+    rollupOptions: {
+      input: { index: fileURLToPath(new URL('index.html', import.meta.url)), early: fileURLToPath(new URL('src/early.ts', import.meta.url)) },
+      // hyparquet-compressors builds its codec table (instantiating snappy's wasm) when imported and does not declare
+      // itself free of side effects: without this, the console would ship and run it although it reads no checkpoint.
+      treeshake: { moduleSideEffects: (id: string) => !/[\\/]hyparquet-compressors[\\/]/.test(id) },
+    },
   },
   worker: { format: 'es' },
 }));
