@@ -71,15 +71,11 @@ class CompactReader {
 
   /** FileMetaData's schema list, or null when the struct has none. */
   fileSchema(): SchemaNode[] | null {
-    let id = 0;
-    for (;;) {
-      const header = this.byte();
-      if (header === 0) return null;
-      const type = header & 0x0f;
-      id = header >> 4 ? id + (header >> 4) : this.zigzag();
-      if (id === 2 && type === T_LIST) return this.schemaList();
-      this.skip(type, 0);
+    for (let field = this.field(0); field; field = this.field(field.id)) {
+      if (field.id === 2 && field.type === T_LIST) return this.schemaList();
+      this.skip(field.type, 0);
     }
+    return null;
   }
 
   private schemaList(): SchemaNode[] {
@@ -88,19 +84,21 @@ class CompactReader {
     const out: SchemaNode[] = [];
     for (let n = 0; n < size; n++) {
       const node: SchemaNode = { name: '', numChildren: 0 };
-      let id = 0;
-      for (;;) {
-        const header = this.byte();
-        if (header === 0) break;
-        const type = header & 0x0f;
-        id = header >> 4 ? id + (header >> 4) : this.zigzag();
-        if (id === 4 && type === T_BINARY) node.name = this.text.decode(this.binary());
-        else if (id === 5 && type === T_I32) node.numChildren = this.zigzag();
-        else this.skip(type, 1);
+      for (let field = this.field(0); field; field = this.field(field.id)) {
+        if (field.id === 4 && field.type === T_BINARY) node.name = this.text.decode(this.binary());
+        else if (field.id === 5 && field.type === T_I32) node.numChildren = this.zigzag();
+        else this.skip(field.type, 1);
       }
       out.push(node);
     }
     return out;
+  }
+
+  /** The next field header of a struct (its id from the delta to `lastId`, or in full), or null at the struct's end. */
+  private field(lastId: number): { id: number; type: number } | null {
+    const header = this.byte();
+    if (header === 0) return null;
+    return { type: header & 0x0f, id: header >> 4 ? lastId + (header >> 4) : this.zigzag() };
   }
 
   private byte(): number {
@@ -176,12 +174,8 @@ class CompactReader {
         return;
       }
       case T_STRUCT:
-        for (;;) {
-          const header = this.byte();
-          if (header === 0) return;
-          if (header >> 4 === 0) this.zigzag();
-          this.skip(header & 0x0f, depth + 1);
-        }
+        for (let field = this.field(0); field; field = this.field(field.id)) this.skip(field.type, depth + 1);
+        return;
       default:
         throw new RangeError(`unknown compact type ${type}`);
     }

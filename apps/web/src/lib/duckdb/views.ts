@@ -78,6 +78,28 @@ onDuckDbRestart(() => {
   ddl = Promise.resolve();
 });
 
+/** The key of a file in `footers` and `fileColumns`: its URL without the signature. */
+function fileId(url: URL): string {
+  return url.origin + url.pathname;
+}
+
+/**
+ * Runs `work` on a connection of its own once the DDL queued before it is done: DDL is serialized (two tables of one
+ * layer must not both ATTACH it). A failure rejects this call only, not the queue.
+ */
+function serializedDdl<T>(work: (conn: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
+  const run = ddl.then(async () => {
+    const conn = await connect();
+    try {
+      return await work(conn);
+    } finally {
+      await conn.close();
+    }
+  });
+  ddl = run.catch(() => undefined);
+  return run;
+}
+
 function keyOf(table: string, at: ReadPoint): string {
   return `${table}\n${readPointKey(at)}`;
 }
@@ -150,8 +172,7 @@ function flatViewStatement(table: string): string {
  */
 function viewStatements(scan: ScanResponse, at: ReadPoint, schema: SchemaReconciliation): string[] {
   const columnsOf = (f: ScanFile): string[] | undefined => {
-    const url = new URL(f.key);
-    return fileColumns.get(url.origin + url.pathname);
+    return fileColumns.get(fileId(new URL(f.key)));
   };
   const select = compileScanSql(planOf(scan), { fileUrl: (f) => f.key, schema, fileColumns: columnsOf });
   const out = [`CREATE OR REPLACE VIEW ${viewIdent(scan.table, at)} AS ${select}`];
@@ -188,13 +209,13 @@ async function fetchRange(url: URL, from: number, to: number): Promise<ArrayBuff
 async function prefetchFooters(files: ScanResponse['files']): Promise<void> {
   const todo = files
     .map((f) => ({ url: new URL(f.url, location.origin), size: f.size, footer: f.footer }))
-    .filter((f) => f.size > 0 && !footers.has(f.url.origin + f.url.pathname));
+    .filter((f) => f.size > 0 && !footers.has(fileId(f.url)));
   await mapLimit(todo, FOOTER_FETCHES, async ({ url, size, footer }) => {
     const start = footer?.start ?? footerBlockStart(size);
     try {
       const tail = footer ? fromBase64(footer.base64) : await fetchRange(url, start, size - 1);
       if (!tail || start + tail.byteLength !== size) return;
-      footers.add(url.origin + url.pathname);
+      footers.add(fileId(url));
       let range = { start, bytes: tail };
       let columns = parquetTopLevelColumns(tail);
       if (!columns) {
@@ -204,7 +225,7 @@ async function prefetchFooters(files: ScanResponse['files']): Promise<void> {
           columns = parquetTopLevelColumns(whole.bytes);
         }
       }
-      if (columns) fileColumns.set(url.origin + url.pathname, columns);
+      if (columns) fileColumns.set(fileId(url), columns);
       // The whole footer (DuckDB reads it as one range after the tail): served from the worker's memory.
       registerFileRanges([{ url: url.href, ...range, request: footer === undefined || range.start !== start }]);
     } catch {
@@ -239,39 +260,31 @@ async function createViews(scan: ScanResponse, at: ReadPoint): Promise<void> {
   const tFooters = performance.now();
   await prefetchFooters(scan.files);
   measure('footers', tFooters, { table: scan.table, files: scan.files.length });
-  // DDL is serialized: two tables of one layer must not both ATTACH it.
-  const run = ddl.then(async () => {
+  await serializedDdl(async (conn) => {
     const t0 = performance.now();
-    const conn = await connect();
+    // One read_parquet over all files, reading only the columns a query needs; when DuckDB refuses it (a column of
+    // the schema that no file has yet, added by a metadata-only commit), the shape that also yields such columns.
+    let shape: SchemaReconciliation = 'union';
     try {
-      // One read_parquet over all files, reading only the columns a query needs; when DuckDB refuses it (a column of
-      // the schema that no file has yet, added by a metadata-only commit), the shape that also yields such columns.
-      let shape: SchemaReconciliation = 'union';
+      // Usually one statement list, one round trip to the worker: the layer's database and the domain's schema
+      // (unless this engine has them) and the view(s).
+      await conn.query([...containerStatements(layer, domain), ...viewStatements(scan, at, shape)].join(';\n'));
+    } catch {
+      // The layer attached by a statement of the user's, or the view refused: step by step.
+      const known = await conn.query(`SELECT database_name FROM duckdb_databases() WHERE database_name = '${layer}'`);
+      if (known.numRows > 0) attached.add(layer);
+      for (const sql of containerStatements(layer, domain)) await conn.query(sql);
       try {
-        // Usually one statement list, one round trip to the worker: the layer's database and the domain's schema
-        // (unless this engine has them) and the view(s).
-        await conn.query([...containerStatements(layer, domain), ...viewStatements(scan, at, shape)].join(';\n'));
+        for (const sql of viewStatements(scan, at, shape)) await conn.query(sql);
       } catch {
-        // The layer attached by a statement of the user's, or the view refused: step by step.
-        const known = await conn.query(`SELECT database_name FROM duckdb_databases() WHERE database_name = '${layer}'`);
-        if (known.numRows > 0) attached.add(layer);
-        for (const sql of containerStatements(layer, domain)) await conn.query(sql);
-        try {
-          for (const sql of viewStatements(scan, at, shape)) await conn.query(sql);
-        } catch {
-          shape = 'safe';
-          for (const sql of viewStatements(scan, at, shape)) await conn.query(sql);
-        }
+        shape = 'safe';
+        for (const sql of viewStatements(scan, at, shape)) await conn.query(sql);
       }
-      attached.add(layer);
-      schemas.add(`${layer}.${domain}`);
-      measure('views', t0, { table: scan.table, files: scan.files.length, shape });
-    } finally {
-      await conn.close();
     }
+    attached.add(layer);
+    schemas.add(`${layer}.${domain}`);
+    measure('views', t0, { table: scan.table, files: scan.files.length, shape });
   });
-  ddl = run.catch(() => undefined);
-  await run;
 }
 
 function viewOf(scan: ScanResponse, table: string, at: ReadPoint): TableView {
@@ -296,18 +309,11 @@ function track(key: string, make: () => Promise<TableView>): Promise<TableView> 
 
 /** Creates the flat view of a table whose latest view exists (DDL serialized with the views'). */
 function addFlatView(table: string): Promise<void> {
-  const run = ddl.then(async () => {
+  return serializedDdl(async (conn) => {
     if (flatViews.has(table)) return;
-    const conn = await connect();
-    try {
-      await conn.query(flatViewStatement(table));
-      flatViews.add(table);
-    } finally {
-      await conn.close();
-    }
+    await conn.query(flatViewStatement(table));
+    flatViews.add(table);
   });
-  ddl = run.catch(() => undefined);
-  return run;
 }
 
 /**
