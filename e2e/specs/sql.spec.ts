@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { expect, test } from '../fixtures.js';
-import { rowCountsFromHistory, tableState } from '../support/api.js';
+import { rowCountsFromHistory, tableState, uniqueName } from '../support/api.js';
 
 // The SQL editor's reads, as an analyst: a read runs in the browser (DuckDB-WASM) and shows rows and figures; tables
 // are found by full and flat name and at old versions; a bad statement shows an error marked in the SQL; a long query
@@ -45,6 +47,34 @@ test("a layer the analyst attached with a statement of their own still gets the 
   const outcome = await sql.runSql(`SELECT count(*) AS n FROM ${table}`);
   expect(outcome.error).toBeNull();
   expect(digits((await sql.resultRows(1))[0][0])).toBe(String(rows));
+});
+
+// Ingest with mergeSchema widens a column (INT to BIGINT): the older file keeps INT32, the newer has INT64 with values
+// an INT cannot hold. Both files have the same column names; the console must still read every row of both.
+test('a table whose column was widened from INT to BIGINT reads every row', async ({ sql, adminApi }) => {
+  const table = `bronze.e2e.${uniqueName('widened')}`;
+  const dir = await mkdtemp(join(tmpdir(), 'e2e-widened-'));
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    const ingest = async (name: string, select: string, fields: Record<string, string> = {}) => {
+      const path = join(dir, name);
+      await conn.run(`COPY (${select}) TO '${path}' (FORMAT PARQUET)`);
+      const res = await adminApi.post(`/api/tables/${table}/ingest`, { multipart: { ...fields, file: { name, mimeType: 'application/octet-stream', buffer: await readFile(path) } } });
+      expect(res.status(), await res.text()).toBe(200);
+    };
+    await ingest('narrow.parquet', 'SELECT i::INTEGER AS id FROM range(1, 4) t(i)');
+    await ingest('wide.parquet', 'SELECT (5000000000 + i)::BIGINT AS id FROM range(1, 3) t(i)', { mergeSchema: 'true' });
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+    await rm(dir, { recursive: true, force: true });
+  }
+  expect((await tableState(adminApi, table)).rows).toBe(5);
+  await sql.goto();
+  const outcome = await sql.runSql(`SELECT count(*) AS n, max(id) AS top, count(DISTINCT _source_file) AS files FROM ${table}`);
+  expect(outcome.error).toBeNull();
+  expect((await sql.resultRows(1))[0].map(digits)).toEqual(['5', '5000000002', '2']);
 });
 
 test('VERSION AS OF reads the row count of that old version', async ({ sql, adminApi }) => {

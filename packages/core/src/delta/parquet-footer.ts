@@ -1,8 +1,17 @@
 /**
- * The top-level column names of a Parquet file, from a tail of the file that holds its whole footer (metadata, its
- * length and the `PAR1` magic); null when the tail is too short or is not a Parquet footer. Pure; never throws.
+ * A top-level column of a Parquet file: its name, and its Parquet type as an opaque key (the column's schema elements,
+ * nested ones included, as written): two files whose keys are equal store the column the same way.
  */
-export function parquetTopLevelColumns(tail: ArrayBuffer): string[] | null {
+export interface ParquetColumn {
+  name: string;
+  type: string;
+}
+
+/**
+ * The top-level columns of a Parquet file, from a tail of the file that holds its whole footer (metadata, its length
+ * and the `PAR1` magic); null when the tail is too short or is not a Parquet footer. Pure; never throws.
+ */
+export function parquetTopLevelColumns(tail: ArrayBuffer): ParquetColumn[] | null {
   if (tail.byteLength < 12) return null;
   const view = new DataView(tail);
   const end = tail.byteLength;
@@ -12,28 +21,32 @@ export function parquetTopLevelColumns(tail: ArrayBuffer): string[] | null {
   try {
     const schema = new CompactReader(new Uint8Array(tail), end - 8 - footerLength, end - 8).fileSchema();
     if (schema === null) return null;
-    const names: string[] = [];
-    // Depth-first list: the root's children are the top-level columns; skip each one's descendants.
+    const columns: ParquetColumn[] = [];
+    // Depth-first list: the root's children are the top-level columns, each followed by its descendants.
     let i = 1;
     for (let k = 0; k < (schema[0]?.numChildren ?? 0) && i < schema.length; k++) {
-      names.push(schema[i].name);
+      const { name } = schema[i];
+      let type = schema[i].raw;
       let skip = schema[i].numChildren;
       i++;
       while (skip > 0 && i < schema.length) {
+        type += schema[i].raw;
         skip += schema[i].numChildren - 1;
         i++;
       }
+      columns.push({ name, type });
     }
-    return names;
+    return columns;
   } catch {
     return null;
   }
 }
 
-/** One SchemaElement of a Parquet footer, as far as the column names need it. */
+/** One SchemaElement of a Parquet footer: its name, its number of children, and its bytes as written (latin1). */
 interface SchemaNode {
   name: string;
   numChildren: number;
+  raw: string;
 }
 
 // Thrift compact protocol type ids (parquet.thrift's FileMetaData is written with it).
@@ -49,6 +62,13 @@ const T_LIST = 9;
 const T_SET = 10;
 const T_MAP = 11;
 const T_STRUCT = 12;
+/** Bytes as a string of one character per byte. */
+function latin1(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 4096) out += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  return out;
+}
+
 /** Nesting deeper than this is not a Parquet footer (and would exhaust the stack). */
 const MAX_DEPTH = 64;
 
@@ -83,12 +103,14 @@ class CompactReader {
     if (elementType !== T_STRUCT) throw new RangeError('schema is not a list of structs');
     const out: SchemaNode[] = [];
     for (let n = 0; n < size; n++) {
-      const node: SchemaNode = { name: '', numChildren: 0 };
+      const node: SchemaNode = { name: '', numChildren: 0, raw: '' };
+      const start = this.pos;
       for (let field = this.field(0); field; field = this.field(field.id)) {
         if (field.id === 4 && field.type === T_BINARY) node.name = this.text.decode(this.binary());
         else if (field.id === 5 && field.type === T_I32) node.numChildren = this.zigzag();
         else this.skip(field.type, 1);
       }
+      node.raw = latin1(this.bytes.subarray(start, this.pos));
       out.push(node);
     }
     return out;

@@ -2,6 +2,7 @@ import type { DataType, ColumnMappingMode } from '../delta/schema.js';
 import { physicalName } from '../delta/schema.js';
 import type { ScanColumn, ScanFile, ScanPlan } from '../delta/scan.js';
 import { partitionValueSqlLiteral } from '../delta/partition-values.js';
+import type { ParquetColumn } from '../delta/parquet-footer.js';
 import { duckDbType, quoteIdent, quoteString } from './duckdb-types.js';
 
 /**
@@ -28,10 +29,12 @@ export interface CompileOptions {
   /** See `SchemaReconciliation`; default `safe`. */
   schema?: SchemaReconciliation;
   /**
-   * The top-level physical column names of a file, when known (e.g. from its footer). When every file has the same
-   * ones, covering the schema, the files are read without `union_by_name` (DuckDB then binds the first file only).
+   * The top-level physical columns of a file and their Parquet types, when known (from its footer). When every file
+   * has the same ones, of the same types, covering the schema, the files are read without `union_by_name` (DuckDB then
+   * binds the first file only). Names alone are not enough: DuckDB reads every file as the first file's types, and
+   * drops the rows of a later file whose values do not fit (a column widened from INT to BIGINT).
    */
-  fileColumns?: (file: ScanFile) => readonly string[] | null | undefined;
+  fileColumns?: (file: ScanFile) => readonly ParquetColumn[] | null | undefined;
 }
 
 /** Virtual columns `read_parquet` adds (`filename=true`, `file_row_number=true`); a data column of that name blocks them. */
@@ -156,12 +159,12 @@ export function compileScanSql(plan: ScanPlan, options: CompileOptions): string 
     return `${value} AS ${quoteIdent(c.name)}`;
   });
   const flags = { filename: needsFilename, rowNumber: withDeletes.length > 0 };
-  // When every file is known to have the same columns, covering the schema, one read_parquet without union_by_name:
-  // DuckDB binds the first file only instead of opening every file at every query. Files of several column sets keep
-  // union_by_name: splitting them into UNION ALL branches would cost count(*) its metadata-only plan.
+  // When every file is known to have the same columns of the same types, covering the schema, one read_parquet without
+  // union_by_name: DuckDB binds the first file only instead of opening every file at every query. Files of several
+  // column sets keep union_by_name: splitting them into UNION ALL branches would cost count(*) its metadata-only plan.
   const sets = new Set(plan.files.map((f) => JSON.stringify(options.fileColumns?.(f) ?? null)));
-  const only = sets.size === 1 ? (JSON.parse([...sets][0]) as string[] | null) : null;
-  const known = only ? new Set(only.map((n) => n.toLowerCase())) : null;
+  const only = sets.size === 1 ? (JSON.parse([...sets][0]) as ParquetColumn[] | null) : null;
+  const known = only ? new Set(only.map((c) => c.name.toLowerCase())) : null;
   const sameColumns = known !== null && plan.files.length > 1 && plan.columns.every((c) => c.isPartition || known.has(c.physicalName.toLowerCase()));
   const files = readParquet([...urls.values()], { ...flags, unionByName: !sameColumns && schema !== 'uniform' && plan.files.length > 1 });
   const source = schema === 'safe' && !sameColumns ? `(${typedEmpty(plan)} UNION ALL BY NAME SELECT * FROM ${files})` : files;

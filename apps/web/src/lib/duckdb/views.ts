@@ -9,6 +9,7 @@ import {
   readPointKey,
   readViewName,
   type DataType,
+  type ParquetColumn,
   type ReadPoint,
   type ScanFile,
   type ScanPlan,
@@ -56,8 +57,8 @@ const FOOTER_FETCHES = 6;
 const views = new Map<string, Entry>();
 /** URLs (without signature) of the files whose footers the engine running now was handed. */
 const footers = new Set<string>();
-/** Top-level column names of files (keyed like `footers`), read from their prefetched footers. */
-const fileColumns = new Map<string, string[]>();
+/** Top-level columns and their Parquet types of files (keyed like `footers`), read from their prefetched footers. */
+const fileColumns = new Map<string, ParquetColumn[]>();
 const attached = new Set<string>();
 const schemas = new Set<string>();
 /**
@@ -171,9 +172,7 @@ function flatViewStatement(table: string): string {
  * for the latest version its flat view when there is one (its columns follow the table's).
  */
 function viewStatements(scan: ScanResponse, at: ReadPoint, schema: SchemaReconciliation): string[] {
-  const columnsOf = (f: ScanFile): string[] | undefined => {
-    return fileColumns.get(fileId(new URL(f.key)));
-  };
+  const columnsOf = (f: ScanFile): ParquetColumn[] | undefined => fileColumns.get(fileId(new URL(f.key)));
   const select = compileScanSql(planOf(scan), { fileUrl: (f) => f.key, schema, fileColumns: columnsOf });
   const out = [`CREATE OR REPLACE VIEW ${viewIdent(scan.table, at)} AS ${select}`];
   if (at.kind === 'latest' && flatViews.has(scan.table)) out.push(flatViewStatement(scan.table));
