@@ -77,6 +77,21 @@ test('a table whose column was widened from INT to BIGINT reads every row', asyn
   expect((await sql.resultRows(1))[0].map(digits)).toEqual(['5', '5000000002', '2']);
 });
 
+// The history beside the editor lists each run once it is recorded on the server, newest first, and a click loads its
+// SQL back into the editor.
+test('runs show up in the history, newest first, and load back into the editor', async ({ sql }) => {
+  await sql.goto();
+  const history = sql.sidePanel.getByRole('tabpanel').getByRole('listitem');
+  for (const n of [1, 2, 3]) {
+    const query = `SELECT ${n} AS run_${n}_${Date.now()}`;
+    expect((await sql.runSql(query)).error).toBeNull();
+    await expect(history.first()).toContainText(query);
+  }
+  await expect(history.nth(1)).toContainText('AS run_2_');
+  await history.nth(2).getByRole('button').click();
+  await expect.poll(() => sql.text()).toMatch(/^SELECT 1 AS run_1_\d+$/);
+});
+
 test('VERSION AS OF reads the row count of that old version', async ({ sql, adminApi }) => {
   const counts = await rowCountsFromHistory(adminApi, ORDERS);
   const latest = await tableState(adminApi, ORDERS);

@@ -1,4 +1,4 @@
-import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from '@codemirror/autocomplete';
+import { autocompletion, closeBrackets, closeBracketsKeymap, closeCompletion, completionKeymap } from '@codemirror/autocomplete';
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { PostgreSQL, sql, type SQLNamespace } from '@codemirror/lang-sql';
 import { HighlightStyle, bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language';
@@ -20,6 +20,8 @@ export interface SqlEditorHandle {
   getCursor(): number;
   /** Marks an error at [from, to) with a message (a lint diagnostic), or clears the marks with null. */
   markError(error: { from: number; to: number; message: string } | null): void;
+  /** Closes the completion list, also one still being computed (it would open over the editor while a query runs). */
+  closeCompletion(): void;
   focus(): void;
 }
 
@@ -156,7 +158,8 @@ export const SqlEditor = forwardRef<SqlEditorHandle, SqlEditorProps>(function Sq
       getCursor: () => view.current?.state.selection.main.head ?? 0,
       markError: (error) => {
         const v = view.current;
-        if (!v) return;
+        // Clearing no marks changes nothing (an editor update would still measure the layout).
+        if (!v || (!error && !marked.current)) return;
         const len = v.state.doc.length;
         const diagnostics: Diagnostic[] = error
           ? [{ from: Math.min(error.from, len), to: Math.min(Math.max(error.to, error.from), len), severity: 'error', message: error.message }]
@@ -164,6 +167,9 @@ export const SqlEditor = forwardRef<SqlEditorHandle, SqlEditorProps>(function Sq
         marked.current = diagnostics.length > 0;
         v.dispatch(setDiagnostics(v.state, diagnostics));
         if (error) v.dispatch({ effects: EditorView.scrollIntoView(Math.min(error.from, len), { y: 'nearest' }) });
+      },
+      closeCompletion: () => {
+        if (view.current) closeCompletion(view.current);
       },
       focus: () => view.current?.focus(),
     }),

@@ -1,14 +1,14 @@
 import type { Job, SqlResult } from '@lakehouse/contracts';
 import { classifyStatement, rewriteTableRefs, splitStatements } from '@lakehouse/core';
 import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { Dialog } from '../../components/Dialog.js';
 import { formatBytes, formatCount } from '../../components/format.js';
 import { ErrorMessage, Loading, Time } from '../../components/States.js';
 import { TabPanel, Tabs } from '../../components/Tabs.js';
 import { errorMessage, isApiError } from '../../lib/api.js';
-import { QueryError, SqlSession, errorSummary, getDuckDb, invalidateTableView, type QueryOutcome } from '../../lib/duckdb/index.js';
+import { QueryError, SqlSession, errorSummary, getDuckDb, invalidateTableView, type QueryOutcome, type QueryPhase } from '../../lib/duckdb/index.js';
 import { tableDetailQuery, tableKeys, tableListQuery } from '../catalog/api.js';
 import { cancelJob, followJob, historyQuery, recordRun, saveQuery, savedListQuery, savedQuery, sqlKeys, startWrite, writeResultOf, type SavedQuery } from './api.js';
 import { sqlNamespace, type CompletionTable } from './completion.js';
@@ -50,7 +50,10 @@ interface ShownError {
 const READ_DENIED = 'Reading table data needs the analyst role or a SELECT grant on the table, its domain or its layer: ask an admin.';
 const WRITE_DENIED = 'Writes need a MODIFY grant on the target table, its domain or its layer: ask an admin.';
 
-type Busy = null | { kind: 'read' | 'write'; phase: string; startedAt: number; step: number; steps: number };
+type Busy = null | { kind: 'read' | 'write'; startedAt: number; step: number; steps: number };
+
+/** How long a read runs before its progress bar shows (a fast query's result replaces it before it could be seen). */
+const PROGRESS_DELAY_MS = 400;
 
 function lineColumn(text: string, offset: number): string {
   const before = text.slice(0, offset).split('\n');
@@ -91,14 +94,34 @@ function seconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
 
-/** The time since `since` (epoch ms), counted up every 200 ms: its own component, so the page does not re-render at each tick. */
-function Elapsed({ since }: { since: number }) {
-  const [now, setNow] = useState(() => Date.now());
+/**
+ * `render()`, rendered again every 200 ms: its own component, so neither the page nor anything else re-renders at each
+ * tick. What it shows may come from refs (a read's phase): they change during a query without rendering anything, so
+ * the page's thread stays free while DuckDB's worker runs.
+ */
+function Ticking({ render }: { render: () => ReactNode }) {
+  const [, setTick] = useState(0);
   useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 200);
+    const t = setInterval(() => setTick((n) => n + 1), 200);
     return () => clearInterval(t);
   }, []);
-  return <>{seconds(Math.max(0, now - since))}</>;
+  return <>{render()}</>;
+}
+
+/** Its children once it has been mounted for `ms` (nothing before). */
+function Delayed({ ms, children }: { ms: number; children: ReactNode }) {
+  const [shown, setShown] = useState(false);
+  useEffect(() => {
+    const t = setTimeout(() => setShown(true), ms);
+    return () => clearTimeout(t);
+  }, [ms]);
+  return shown ? <>{children}</> : null;
+}
+
+/** The status line of a running statement: what it does, which of how many, and for how long. */
+function busyLabel(busy: NonNullable<Busy>, phase: QueryPhase): string {
+  const what = busy.kind === 'write' ? 'Writing' : phase === 'planning' ? 'Planning' : phase === 'starting' ? 'Starting DuckDB' : 'Running';
+  return `${what}${busy.steps > 1 ? ` statement ${busy.step} of ${busy.steps}` : ''}… ${seconds(Math.max(0, Date.now() - busy.startedAt))}`;
 }
 
 /** Figures of a read: time, rows, files and bytes. */
@@ -265,6 +288,8 @@ export function SqlPage() {
   const [text, setText] = useState(() => search.get('q') ?? initialSql());
   const [hasSelection, setHasSelection] = useState(false);
   const [busy, setBusy] = useState<Busy>(null);
+  /** The running read's phase (a ref: shown by the status line's tick, see `Ticking`). */
+  const readPhase = useRef<QueryPhase>('starting');
   const [shown, setShown] = useState<ShownResult | null>(null);
   const [write, setWrite] = useState<WriteState | null>(null);
   const [error, setError] = useState<ShownError | null>(null);
@@ -380,6 +405,14 @@ export function SqlPage() {
     setError({ title: isApiError(e, 'FORBIDDEN') ? 'Not allowed' : 'Something went wrong', message: errorMessage(e), code: isApiError(e) ? e.code : undefined });
   }, []);
 
+  /** Records a run in the user's history, then refreshes the history list (after the record: else it could miss it). */
+  const record = useCallback(
+    (run: Parameters<typeof recordRun>[0]) => {
+      void recordRun(run).then(() => queryClient.invalidateQueries({ queryKey: sqlKeys.history() }));
+    },
+    [queryClient],
+  );
+
   const runWrite = useCallback(
     async (sql: string, started: number): Promise<boolean> => {
       setWrite({ sql, job: null, result: null });
@@ -396,7 +429,7 @@ export function SqlPage() {
           const target = result?.target ?? final.table;
           if (target) invalidateTableView(target);
           await queryClient.invalidateQueries({ queryKey: tableKeys.all });
-          void recordRun({ sql, tables: {}, durationMs: performance.now() - started, rows: null, status: 'ok', error: null });
+          record({ sql, tables: {}, durationMs: performance.now() - started, rows: null, status: 'ok', error: null });
           return true;
         }
         const e = final.error;
@@ -407,7 +440,7 @@ export function SqlPage() {
           hint: e?.code === 'FORBIDDEN' ? WRITE_DENIED : undefined,
           tone: final.state === 'cancelled' ? 'info' : 'error',
         });
-        void recordRun({ sql, tables: {}, durationMs: performance.now() - started, rows: null, status: 'error', error: e?.message ?? final.state });
+        record({ sql, tables: {}, durationMs: performance.now() - started, rows: null, status: 'error', error: e?.message ?? final.state });
         return false;
       } catch (e) {
         if (abort.signal.aborted) return false;
@@ -417,14 +450,14 @@ export function SqlPage() {
           code: isApiError(e) ? e.code : undefined,
           hint: isApiError(e, 'FORBIDDEN') ? WRITE_DENIED : undefined,
         });
-        void recordRun({ sql, tables: {}, durationMs: performance.now() - started, rows: null, status: 'error', error: errorMessage(e) });
+        record({ sql, tables: {}, durationMs: performance.now() - started, rows: null, status: 'error', error: errorMessage(e) });
         return false;
       } finally {
         runningJob.current = null;
         jobAbort.current = null;
       }
     },
-    [queryClient],
+    [queryClient, record],
   );
 
   /** Runs `source.slice(base)`'s statements in order: reads in the browser, writes on the server. */
@@ -432,6 +465,7 @@ export function SqlPage() {
     async (script: string, base: number, source: string, pins: Record<string, number> | null): Promise<boolean> => {
       const statements = splitStatements(script);
       if (statements.length === 0 || busy) return false;
+      editor.current?.closeCompletion();
       editor.current?.markError(null);
       setError(null);
       setWrite(null);
@@ -442,7 +476,8 @@ export function SqlPage() {
       for (const [i, st] of statements.entries()) {
         const started = performance.now();
         const cls = classifyStatement(st.sql, tableNames);
-        setBusy({ kind: cls.kind === 'write' ? 'write' : 'read', phase: cls.kind === 'write' ? 'submitting' : 'starting', startedAt: Date.now(), step: i + 1, steps: statements.length });
+        readPhase.current = 'starting';
+        setBusy({ kind: cls.kind === 'write' ? 'write' : 'read', startedAt: Date.now(), step: i + 1, steps: statements.length });
         if (cls.kind === 'write') {
           ok = await runWrite(st.sql, started);
           if (!ok) break;
@@ -453,26 +488,28 @@ export function SqlPage() {
             tables: tableNames,
             knownVersions,
             pinned: pins ?? undefined,
-            onPhase: (phase) => setBusy((b) => (b ? { ...b, phase } : b)),
+            // Shown at the status line's next tick: a render per phase would run while DuckDB's worker does.
+            onPhase: (phase) => {
+              readPhase.current = phase;
+            },
           });
           Object.assign(versions, outcome.tableVersions);
           setShown({ outcome, sql: st.sql });
-          void recordRun({ sql: st.sql, tables: outcome.tableVersions, durationMs: outcome.stats.durationMs, rows: outcome.stats.rows, status: 'ok', error: null });
+          record({ sql: st.sql, tables: outcome.tableVersions, durationMs: outcome.stats.durationMs, rows: outcome.stats.rows, status: 'ok', error: null });
         } catch (e) {
           ok = false;
           markError(e, base + st.from, source);
           if (!(e instanceof QueryError && e.kind === 'cancelled')) {
-            void recordRun({ sql: st.sql, tables: {}, durationMs: performance.now() - started, rows: null, status: 'error', error: e instanceof Error ? e.message : String(e) });
+            record({ sql: st.sql, tables: {}, durationMs: performance.now() - started, rows: null, status: 'error', error: e instanceof Error ? e.message : String(e) });
           }
           break;
         }
       }
       setBusy(null);
-      void queryClient.invalidateQueries({ queryKey: sqlKeys.history() });
       if (ok && base === 0 && script === source) lastRun.current = { sql: source, tableVersions: versions };
       return ok;
     },
-    [busy, tableNames, knownVersions, session, runWrite, markError, queryClient],
+    [busy, tableNames, knownVersions, session, runWrite, markError, record],
   );
 
   const runAll = useCallback(() => {
@@ -599,10 +636,7 @@ export function SqlPage() {
             </button>
             <span className="sql-status-line" role="status" aria-live="polite">
               {busy ? (
-                <>
-                  {`${busy.kind === 'write' ? 'Writing' : busy.phase === 'planning' ? 'Planning' : busy.phase === 'starting' ? 'Starting DuckDB' : 'Running'}${busy.steps > 1 ? ` statement ${busy.step} of ${busy.steps}` : ''}… `}
-                  <Elapsed since={busy.startedAt} />
-                </>
+                <Ticking render={() => busyLabel(busy, readPhase.current)} />
               ) : pinned && Object.keys(pinned).length > 0
                   ? 'Pinned to the saved versions'
                   : ''}
@@ -660,13 +694,19 @@ export function SqlPage() {
           ) : null}
 
           {busy?.kind === 'read' ? (
-            <div className="sql-running">
-              <progress className="sql-progress" aria-label="Query running" />
-              <p className="muted small">
-                {busy.phase === 'starting' ? 'Starting DuckDB in your browser…' : busy.phase === 'planning' ? 'Planning the table reads…' : 'Running in your browser…'} Cancel
-                stops it.
-              </p>
-            </div>
+            <Delayed ms={PROGRESS_DELAY_MS}>
+              <div className="sql-running">
+                <progress className="sql-progress" aria-label="Query running" />
+                <p className="muted small">
+                  <Ticking
+                    render={() =>
+                      readPhase.current === 'starting' ? 'Starting DuckDB in your browser…' : readPhase.current === 'planning' ? 'Planning the table reads…' : 'Running in your browser…'
+                    }
+                  />{' '}
+                  Cancel stops it.
+                </p>
+              </div>
+            </Delayed>
           ) : null}
 
           {shown ? (

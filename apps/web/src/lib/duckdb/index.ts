@@ -9,6 +9,7 @@ export {
   errorSummary,
   queryOnce,
   type QueryOutcome,
+  type QueryPhase,
   type QueryStats,
   type ResultColumn,
   type RunOptions,

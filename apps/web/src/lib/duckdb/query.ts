@@ -154,9 +154,12 @@ export interface RunOptions {
   pinned?: Readonly<Record<string, number>>;
   /** Most rows kept (default 1,000,000: the grid's scroll height stays within browser limits); the rest are counted. */
   maxRows?: number;
-  /** Called as the run moves on. */
-  onPhase?: (phase: 'starting' | 'planning' | 'running' | 'fetching') => void;
+  /** Called as the run moves on (from within the run: keep it cheap). */
+  onPhase?: (phase: QueryPhase) => void;
 }
+
+/** What a run is doing: starting the engine, planning its reads (scan plans, footers, views), running, fetching rows. */
+export type QueryPhase = 'starting' | 'planning' | 'running' | 'fetching';
 
 const DEFAULT_MAX_ROWS = 1_000_000;
 /** Counters of an engine that has not run anything yet. */
@@ -223,7 +226,7 @@ export class SqlSession {
     this.cancelled = false;
     const t0 = performance.now();
     try {
-      options.onPhase?.('starting');
+      options.onPhase?.(duckDbReady() ? 'planning' : 'starting');
       const prepared = this.prepare(sql, options);
       // Scan plans (and the files' footers) are fetched while the engine starts; a starting engine has counted nothing.
       const before = duckDbReady() ? await networkCounters() : NO_TRAFFIC;
