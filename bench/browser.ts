@@ -17,7 +17,8 @@ const COUNT_SQL = `SELECT count(*) FROM ${TABLE}`;
 /** Demo row-count multiplier: the generator's default (1, about a million orders) unless overridden. */
 const DEMO_SCALE = process.env.LAKEHOUSE_BENCH_DEMO_SCALE ?? '1';
 const COLD_RUNS = Number(process.env.LAKEHOUSE_BENCH_COLD_RUNS ?? 5);
-const RATIO_REPS = Number(process.env.LAKEHOUSE_BENCH_RATIO_REPS ?? 15);
+/** Pairs of runs (view, read_parquet) for the view's overhead; each pair's order alternates. */
+const RATIO_REPS = Number(process.env.LAKEHOUSE_BENCH_RATIO_REPS ?? 41);
 const CHROMIUM = process.env.LAKEHOUSE_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** DuckDB's worker script and wasm: loaded lazily (prefetched at idle), not part of the initial JavaScript. */
@@ -147,7 +148,9 @@ async function runSql(page: Page, sql: string | null, keepMeasures = false): Pro
   // The first run of a page keeps the engine start's measures (taken before the click).
   if (!keepMeasures) await page.evaluate(() => performance.clearMeasures());
   await ed.run.click();
-  await page.waitForFunction("performance.getEntriesByName('lakehouse:query').length > 0 || document.querySelector('main [role=alert]') !== null", undefined, { timeout: 120_000 });
+  // Polled on a timer, not at every animation frame: frames requested only to poll would compete with DuckDB's worker
+  // for the CPUs (the figures are the page's own measures, so the poll's delay does not count).
+  await page.waitForFunction("performance.getEntriesByName('lakehouse:query').length > 0 || document.querySelector('main [role=alert]') !== null", undefined, { timeout: 120_000, polling: 25 });
   const m = await measures(page);
   const q = m.find((x) => x.name === 'query');
   if (!q) throw new Error(`the query failed: ${await ed.error.innerText().catch(() => '?')}`);
@@ -326,14 +329,16 @@ export const browser: Benchmark = {
         const order: [string, string][] = i % 2 === 0 ? [['viewMs', viewSql], ['readParquetMs', rawSql]] : [['readParquetMs', rawSql], ['viewMs', viewSql]];
         for (const [series, sql] of order) samples[series].push((await runSql(page, sql)).figures.executeMs);
       }
-      const ratio = median(samples.viewMs) / median(samples.readParquetMs);
+      // The ratio of each back-to-back pair, then their median: the box's speed drifts by more than the views cost
+      // (the same query takes 35 ms in one minute and 50 in the next), and a pair's two runs share one moment.
+      const ratio = median(samples.viewMs.map((v, i) => v / samples.readParquetMs[i]));
       await warmCtx.close();
 
       const metrics: Metric[] = [
         metric('cold start to first count(*)', median(samples.coldMs), 'ms', { cmp: '<=', target: 2000 }),
         metric('warm start to first count(*)', median(samples.warmMs), 'ms'),
         metric('initial JS (gzip)', initialJs?.gzipKB ?? Number.NaN, 'KB', { cmp: '<=', target: 350 }),
-        metric('view / read_parquet (median)', ratio, 'x', { cmp: '<=', target: 1.1 }),
+        metric('view / read_parquet (median of pairs)', ratio, 'x', { cmp: '<=', target: 1.1 }),
         metric('view aggregate (median)', median(samples.viewMs), 'ms'),
         metric('read_parquet aggregate (median)', median(samples.readParquetMs), 'ms'),
       ];
