@@ -38,6 +38,14 @@ test('a table is found by its flat name too', async ({ sql, adminApi }) => {
   expect(digits(n)).toBe(String(rows));
 });
 
+test('a quoted flat name reads the table too, on its first use in the page', async ({ sql, adminApi }) => {
+  const { rows } = await tableState(adminApi, ORDERS);
+  await sql.goto();
+  const outcome = await sql.runSql('SELECT count(*) AS n FROM "silver_sales_orders"');
+  expect(outcome.error).toBeNull();
+  expect(digits((await sql.resultRows(1))[0][0])).toBe(String(rows));
+});
+
 test("a layer the analyst attached with a statement of their own still gets the table's view", async ({ sql, adminApi }) => {
   const table = 'gold.sales.daily_revenue';
   const { rows } = await tableState(adminApi, table);

@@ -114,8 +114,11 @@ interface NameRef {
   alias: string;
 }
 
-/** Reads a table name starting at token `k`: three parts (bare or quoted) with a layer first, or a known flat name. */
-function nameAt(tokens: Token[], k: number, flat: ReadonlyMap<string, string>): NameRef | null {
+/**
+ * Reads a table name starting at token `k`: three parts (bare or quoted) with a layer first, or a known flat name (bare,
+ * or with `quotedFlat` quoted exactly as named).
+ */
+function nameAt(tokens: Token[], k: number, flat: ReadonlyMap<string, string>, quotedFlat: boolean): NameRef | null {
   const t = tokens[k];
   if (!isIdent(t)) return null;
   if (isPunct(tokens[k - 1], '.')) return null;
@@ -129,9 +132,13 @@ function nameAt(tokens: Token[], k: number, flat: ReadonlyMap<string, string>): 
     }
     return null;
   }
-  if (t.kind !== 'word' || isPunct(tokens[k + 1], '.')) return null;
-  const table = flat.get(t.value.toLowerCase());
-  return table ? { table, first: k, last: k, alias: t.value.toLowerCase() } : null;
+  if (isPunct(tokens[k + 1], '.')) return null;
+  if (t.kind === 'word') {
+    const table = flat.get(t.value.toLowerCase());
+    return table ? { table, first: k, last: k, alias: t.value.toLowerCase() } : null;
+  }
+  const table = quotedFlat ? flat.get(t.value) : undefined;
+  return table ? { table, first: k, last: k, alias: quoteIdent(t.value) } : null;
 }
 
 /** Parses `[FOR] VERSION|SYSTEM_VERSION AS OF n` or `[FOR] TIMESTAMP|SYSTEM_TIME AS OF '...'` at token `k`. */
@@ -168,8 +175,8 @@ function timeTravelAt(tokens: Token[], k: number): { at: ReadPoint; last: number
 
 /**
  * Finds the warehouse tables `sql` reads and rewrites time travel. A three-part name whose first part is a layer is a
- * table reference (bare parts match case-insensitively, quoted parts exactly); a bare flat name counts only when it
- * is a known table. Names preceded by a dot, followed by a dot (qualified columns) or by `(`, and after `AS` (aliases)
+ * table reference (bare parts match case-insensitively, quoted parts exactly); a flat name counts only when it is a
+ * known table, bare anywhere or quoted (exactly) right after FROM or JOIN. Names preceded by a dot, followed by a dot (qualified columns) or by `(`, and after `AS` (aliases)
  * are not references. `name VERSION AS OF n` / `TIMESTAMP AS OF '...'` (with optional `FOR`, or the SQL:2011 words
  * `SYSTEM_VERSION` / `SYSTEM_TIME`) becomes `"layer"."domain"."table@vN"` / `...@t<timestamp>`, aliased with the
  * written name unless an alias follows, so qualified columns keep resolving; with `pinned`, unversioned references
@@ -185,7 +192,8 @@ export function rewriteTableRefs(sql: string, options: RewriteOptions): Rewritte
   const reads = new Map<string, TableRead>();
   for (let k = 0; k < tokens.length; k++) {
     if (isKeyword(tokens[k - 1], 'as')) continue;
-    const ref = nameAt(tokens, k, flat);
+    // A quoted flat name only right after FROM or JOIN: elsewhere a quoted name is mostly a column's.
+    const ref = nameAt(tokens, k, flat, isKeyword(tokens[k - 1], 'from', 'join'));
     if (!ref) continue;
     if (isPunct(tokens[ref.last + 1], '(')) continue;
     const travel = timeTravelAt(tokens, ref.last + 1);
@@ -288,7 +296,7 @@ export function classifyStatement(sql: string, tables: Iterable<string> = []): S
     while (k < tokens.length && !(tokens[k].depth === 0 && isKeyword(tokens[k], 'select', 'insert', 'update', 'delete', 'merge', 'values', 'from', 'table'))) k++;
   }
   const target = (j: number, creating: boolean): string | null => {
-    const ref = nameAt(tokens, j, flat);
+    const ref = nameAt(tokens, j, flat, true);
     if (ref) return ref.table;
     const t = tokens[j];
     if (creating && t?.kind === 'word' && !isPunct(tokens[j + 1], '.')) {
