@@ -93,6 +93,16 @@ function plan(columns: ScanColumn[], files: ScanFile[]): ScanPlan {
   return { version: 1, columns, partitionColumns: columns.filter((c) => c.isPartition).map((c) => c.name), columnMappingMode: 'none', files, totalFiles: files.length, predicate: null };
 }
 const url = { fileUrl: (f: ScanFile) => `/data/${f.path}` };
+/** Top-level columns of a local Parquet file, from its footer (the whole file as the tail). */
+function footerColumns(path: string): ParquetColumn[] | null {
+  const bytes = readFileSync(path);
+  return parquetTopLevelColumns(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+/** SQL counting the distinct schemas (names, types, nesting, field ids) of files, as DuckDB reads them (column `n`). */
+function schemaSignatureCount(paths: readonly string[]): string {
+  const list = paths.map((p) => `'${p.replace(/'/g, "''")}'`).join(', ');
+  return `SELECT count(DISTINCT sig) AS n FROM (SELECT file_name, string_agg(concat_ws(' ', name, type, repetition_type, num_children, converted_type, scale, precision, field_id, logical_type), ',') AS sig FROM parquet_schema([${list}]) GROUP BY file_name)`;
+}
 const count = (s: string, re: RegExp) => (s.match(re) ?? []).length;
 
 describe('compileScanSql: shape', () => {
@@ -183,8 +193,7 @@ describe.each(ENGINES)('compileScanSql in DuckDB %s', (engine) => {
     const s = await loadTable(name);
     const p = await planScan(s);
     const fileUrl = localFileUrl(s.table.storage);
-    const list = p.files.map((f) => `'${fileUrl(f).replace(/'/g, "''")}'`).join(', ');
-    const sigs = await rows(engine, `SELECT count(DISTINCT sig) AS n FROM (SELECT file_name, string_agg(concat_ws(' ', name, type, repetition_type, num_children, converted_type, scale, precision, field_id, logical_type), ',') AS sig FROM parquet_schema([${list}]) GROUP BY file_name)`);
+    const sigs = await rows(engine, schemaSignatureCount(p.files.map(fileUrl)));
     const columns = p.columns.map((c) => c.name);
     const union = await fingerprint(engine, compileScanSql(p, { fileUrl, schema: 'union' }), columns);
     const uniform = Number(sigs[0].n) === 1;
@@ -215,8 +224,7 @@ describe.each(ENGINES)('compileScanSql in DuckDB %s', (engine) => {
     if (name === 'delta-1.2.1-only-struct-stats') expect(groups.size).toBeGreaterThan(1);
     // Files the footers call alike are alike to DuckDB too: names, types, nesting.
     if (groups.size === 1 && !groups.has('null') && p.files.length > 1) {
-      const list = p.files.map((f) => `'${fileUrl(f).replace(/'/g, "''")}'`).join(', ');
-      const sigs = await rows('node', `SELECT count(DISTINCT sig) AS n FROM (SELECT file_name, string_agg(concat_ws(' ', name, type, repetition_type, num_children, converted_type, scale, precision, field_id, logical_type), ',') AS sig FROM parquet_schema([${list}]) GROUP BY file_name)`);
+      const sigs = await rows('node', schemaSignatureCount(p.files.map(fileUrl)));
       expect(sigs).toEqual([{ n: '1' }]);
     }
     const grouped = compileScanSql(p, { fileUrl, schema: 'union', fileColumns: (f) => columnsByKey.get(f.key) });
@@ -360,10 +368,7 @@ describe('compileScanSql: a table whose files have two column sets', () => {
     );
   const fileUrl = (f: ScanFile): string => paths[f.path];
   /** Top-level columns of each file, from the tail of the file as the browser fetches it. */
-  const fileColumns = (f: ScanFile): ParquetColumn[] | null => {
-    const bytes = readFileSync(paths[f.path]);
-    return parquetTopLevelColumns(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  };
+  const fileColumns = (f: ScanFile): ParquetColumn[] | null => footerColumns(paths[f.path]);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'compile-two-sets-'));
@@ -453,10 +458,7 @@ describe('compileScanSql: a column widened from INT to BIGINT', () => {
       order.map((name) => ({ ...file(name), numRecords: 2 })),
     );
   const fileUrl = (f: ScanFile): string => paths[f.path];
-  const fileColumns = (f: ScanFile): ParquetColumn[] | null => {
-    const bytes = readFileSync(paths[f.path]);
-    return parquetTopLevelColumns(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  };
+  const fileColumns = (f: ScanFile): ParquetColumn[] | null => footerColumns(paths[f.path]);
   const ORDERS = [['narrow.parquet', 'wide.parquet'], ['wide.parquet', 'narrow.parquet']];
   const EXPECTED_IDS = ['1', '2', '5000000001', '5000000002'];
 

@@ -114,6 +114,13 @@ interface NameRef {
   alias: string;
 }
 
+/** The known tables by flat name (`layer_domain_table` → `layer.domain.table`). */
+function flatNames(tables: Iterable<string>): Map<string, string> {
+  const flat = new Map<string, string>();
+  for (const name of tables) if (isTableName(name)) flat.set(flatTableName(name), name);
+  return flat;
+}
+
 /**
  * Reads a table name starting at token `k`: three parts (bare or quoted) with a layer first, or a known flat name (bare,
  * or with `quotedFlat` quoted exactly as named).
@@ -176,16 +183,15 @@ function timeTravelAt(tokens: Token[], k: number): { at: ReadPoint; last: number
 /**
  * Finds the warehouse tables `sql` reads and rewrites time travel. A three-part name whose first part is a layer is a
  * table reference (bare parts match case-insensitively, quoted parts exactly); a flat name counts only when it is a
- * known table, bare anywhere or quoted (exactly) right after FROM or JOIN. Names preceded by a dot, followed by a dot (qualified columns) or by `(`, and after `AS` (aliases)
- * are not references. `name VERSION AS OF n` / `TIMESTAMP AS OF '...'` (with optional `FOR`, or the SQL:2011 words
+ * known table, bare anywhere or quoted (exactly) right after FROM or JOIN. Names preceded by a dot, followed by a dot
+ * (qualified columns) or by `(`, and after `AS` (aliases) are not references. `name VERSION AS OF n` / `TIMESTAMP AS OF '...'` (with optional `FOR`, or the SQL:2011 words
  * `SYSTEM_VERSION` / `SYSTEM_TIME`) becomes `"layer"."domain"."table@vN"` / `...@t<timestamp>`, aliased with the
  * written name unless an alias follows, so qualified columns keep resolving; with `pinned`, unversioned references
  * of pinned tables are rewritten the same way to the pinned version. INVALID_INPUT for a non-integer version or a
  * timestamp that is not a string literal.
  */
 export function rewriteTableRefs(sql: string, options: RewriteOptions): RewrittenSql {
-  const flat = new Map<string, string>();
-  for (const name of options.tables) if (isTableName(name)) flat.set(flatTableName(name), name);
+  const flat = flatNames(options.tables);
   const pinned = options.pinned ?? {};
   const tokens = tokenize(sql);
   const edits: SqlEdit[] = [];
@@ -286,8 +292,7 @@ export type StatementClass = { kind: 'query' } | { kind: 'write'; operation: Wri
  * Leading WITH clauses are skipped.
  */
 export function classifyStatement(sql: string, tables: Iterable<string> = []): StatementClass {
-  const flat = new Map<string, string>();
-  for (const name of tables) if (isTableName(name)) flat.set(flatTableName(name), name);
+  const flat = flatNames(tables);
   const tokens = tokenize(sql);
   let k = 0;
   while (isPunct(tokens[k], '(')) k++;

@@ -118,9 +118,17 @@ function Delayed({ ms, children }: { ms: number; children: ReactNode }) {
   return shown ? <>{children}</> : null;
 }
 
+/** What a read does in each phase: for the status line, and for the panel under the editor. */
+const PHASE_TEXT: Record<QueryPhase, { short: string; long: string }> = {
+  starting: { short: 'Starting DuckDB', long: 'Starting DuckDB in your browser…' },
+  planning: { short: 'Planning', long: 'Planning the table reads…' },
+  running: { short: 'Running', long: 'Running in your browser…' },
+  fetching: { short: 'Running', long: 'Running in your browser…' },
+};
+
 /** The status line of a running statement: what it does, which of how many, and for how long. */
 function busyLabel(busy: NonNullable<Busy>, phase: QueryPhase): string {
-  const what = busy.kind === 'write' ? 'Writing' : phase === 'planning' ? 'Planning' : phase === 'starting' ? 'Starting DuckDB' : 'Running';
+  const what = busy.kind === 'write' ? 'Writing' : PHASE_TEXT[phase].short;
   return `${what}${busy.steps > 1 ? ` statement ${busy.step} of ${busy.steps}` : ''}… ${seconds(Math.max(0, Date.now() - busy.startedAt))}`;
 }
 
@@ -698,11 +706,7 @@ export function SqlPage() {
               <div className="sql-running">
                 <progress className="sql-progress" aria-label="Query running" />
                 <p className="muted small">
-                  <Ticking
-                    render={() =>
-                      readPhase.current === 'starting' ? 'Starting DuckDB in your browser…' : readPhase.current === 'planning' ? 'Planning the table reads…' : 'Running in your browser…'
-                    }
-                  />{' '}
+                  <Ticking render={() => PHASE_TEXT[readPhase.current].long} />{' '}
                   Cancel stops it.
                 </p>
               </div>
