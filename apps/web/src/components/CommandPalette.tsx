@@ -4,6 +4,7 @@ import { useMemo, useState, type KeyboardEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { tableDetailQuery, tableListQuery } from '../features/catalog/api.js';
 import { Dialog } from './Dialog.js';
+import { compareText } from './format.js';
 import { ErrorMessage } from './States.js';
 
 /** Most tables whose columns the palette loads (details are cached, so this is paid once). */
@@ -90,7 +91,7 @@ function PaletteBody({ onClose }: { onClose: () => void }) {
       }
     }
     const kindOrder = { table: 0, column: 1, page: 2 } as const;
-    return out.sort((a, b) => a.score - b.score || kindOrder[a.kind] - kindOrder[b.kind] || a.id.localeCompare(b.id)).slice(0, MAX_RESULTS);
+    return out.sort((a, b) => a.score - b.score || kindOrder[a.kind] - kindOrder[b.kind] || compareText(a.id, b.id)).slice(0, MAX_RESULTS);
   })();
 
   const current = Math.min(active, Math.max(results.length - 1, 0));

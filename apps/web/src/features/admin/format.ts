@@ -1,6 +1,6 @@
 import type { Job, MaintenanceAdviceItem, MaintenanceKind, TableHealth } from '@lakehouse/contracts';
 import { parseByteSize, parseIntervalMs } from '@lakehouse/core';
-import { formatBytes, formatCount } from '../../components/format.js';
+import { compareText, formatBytes, formatCount } from '../../components/format.js';
 import type { Me } from '../auth/api.js';
 import type { SizeBin } from '../table/histogram.js';
 
@@ -26,7 +26,7 @@ export function adviceUrgency(score: number): 'high' | 'medium' | 'low' {
 
 /** Recommendations sorted by need (score descending, then table and kind), as the advisor lists them. */
 export function sortAdvice<T extends Pick<MaintenanceAdviceItem, 'score' | 'table' | 'kind'>>(items: readonly T[]): T[] {
-  return [...items].sort((a, b) => b.score - a.score || a.table.localeCompare(b.table) || a.kind.localeCompare(b.kind));
+  return [...items].sort((a, b) => b.score - a.score || compareText(a.table, b.table) || compareText(a.kind, b.kind));
 }
 
 /** Whether the user may run maintenance and edit properties of `table`: admins, or a MANAGE grant covering it (the server decides). */

@@ -1,18 +1,19 @@
 import type { TableSummary } from '@lakehouse/contracts';
 import { useState } from 'react';
 import { Link } from 'react-router';
+import { compareText } from '../../components/format.js';
 import { LAYERS, type Layer } from './api.js';
 
 /** Tables grouped by layer, then domain, names sorted. */
 export function groupByLayerAndDomain(tables: readonly TableSummary[]): Map<Layer, Map<string, TableSummary[]>> {
   const out = new Map<Layer, Map<string, TableSummary[]>>(LAYERS.map((l) => [l, new Map()]));
-  for (const t of [...tables].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const t of [...tables].sort((a, b) => compareText(a.name, b.name))) {
     const domains = out.get(t.layer)!;
     const list = domains.get(t.domain) ?? [];
     list.push(t);
     domains.set(t.domain, list);
   }
-  for (const [l, domains] of out) out.set(l, new Map([...domains].sort(([a], [b]) => a.localeCompare(b))));
+  for (const [l, domains] of out) out.set(l, new Map([...domains].sort(([a], [b]) => compareText(a, b))));
   return out;
 }
 

@@ -1,6 +1,6 @@
 import type { TableSummary } from '@lakehouse/contracts';
 import { Link } from 'react-router';
-import { formatBytes, formatCompact, formatCount } from '../../components/format.js';
+import { compareText, formatBytes, formatCompact, formatCount } from '../../components/format.js';
 import { Time } from '../../components/States.js';
 import { LAYERS, type Layer } from './api.js';
 
@@ -72,7 +72,7 @@ export function MedallionGrid({ tables, layers = LAYERS }: { tables: readonly Ta
             </h3>
             <div className="medallion-columns" style={{ gridTemplateColumns: `repeat(${layers.length}, minmax(0, 1fr))` }}>
               {layers.map((l) => {
-                const ts = inDomain.filter((t) => t.layer === l).sort((a, b) => a.table.localeCompare(b.table));
+                const ts = inDomain.filter((t) => t.layer === l).sort((a, b) => compareText(a.table, b.table));
                 return (
                   <div key={l} className={`medallion-column layer-bg-${l}`} role="group" aria-label={`${d} ${l}`}>
                     <h4 className="medallion-layer">

@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Line, LineChart, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
+import { formatCount } from '../../components/format.js';
 import { cellNumber, formatCell, isNumericType, isTemporalType, type ResultSet } from '../../lib/duckdb/index.js';
 
 /** A chart kind of the result view. */
@@ -95,7 +96,7 @@ export function ResultChart({ result }: { result: ResultSet }) {
         {pick('X axis', x, setX)}
         {pick('Y axis', y, setY)}
         <p className="muted small chart-note">
-          {result.numRows > limit ? `First ${limit.toLocaleString('en-US')} of ${result.numRows.toLocaleString('en-US')} rows charted.` : `${result.numRows.toLocaleString('en-US')} rows.`}
+          {result.numRows > limit ? `First ${formatCount(limit)} of ${formatCount(result.numRows)} rows charted.` : `${formatCount(result.numRows)} rows.`}
           {!yNumeric ? ' The Y column is not numeric: pick a number column.' : ''}
         </p>
       </div>

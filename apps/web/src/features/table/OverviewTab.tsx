@@ -3,7 +3,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Fragment, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { EditableField } from '../../components/EditableField.js';
-import { formatBytes, formatCount, formatDateTime } from '../../components/format.js';
+import { compareText, formatBytes, formatCount, formatDateTime } from '../../components/format.js';
 import { ErrorMessage, Time } from '../../components/States.js';
 import { tableKeys } from '../catalog/api.js';
 import { patchTable } from './api.js';
@@ -27,7 +27,7 @@ export function usePatchTable(name: string) {
 /** Overview tab: description, owner and tags (editable when `canEdit`), size facts, partitioning, protocol and properties. */
 export function OverviewTab({ detail, canEdit, version }: { detail: TableDetail; canEdit: boolean; version?: number }) {
   const patch = usePatchTable(detail.name);
-  const properties = Object.entries(detail.properties).sort(([a], [b]) => a.localeCompare(b));
+  const properties = Object.entries(detail.properties).sort(([a], [b]) => compareText(a, b));
   const features = [...(detail.protocol.readerFeatures ?? []), ...(detail.protocol.writerFeatures ?? [])];
   return (
     <div className="overview">
