@@ -77,6 +77,24 @@ export class SqlEditorPage {
     this.errorMark = this.editor.locator('.cm-lintRange-error');
   }
 
+  /**
+   * Types `typed` after `sql` as a person would (so that completion opens) and returns the labels of the completion
+   * list; retried until `expected` is among them (the catalog and the tables' columns load after the editor opens).
+   */
+  async completionsFor(sql: string, typed: string, expected: string): Promise<string[]> {
+    const list = this.page.getByRole('listbox').filter({ has: this.page.getByRole('option') });
+    let labels: string[] = [];
+    await expect(async () => {
+      await this.setSql(sql);
+      await this.page.keyboard.type(typed);
+      await expect(list).toBeVisible({ timeout: 2000 });
+      labels = (await list.getByRole('option').locator('.cm-completionLabel').allInnerTexts()).map((l) => l.trim());
+      expect(labels).toContain(expected);
+    }).toPass({ timeout: 20_000 });
+    await this.page.keyboard.press('Escape');
+    return labels;
+  }
+
   /** Opens the editor, optionally prefilled with `sql` (`/sql?q=`), and waits until it can be typed in. */
   async goto(sql?: string): Promise<void> {
     await this.page.goto(`/sql${sql === undefined ? '' : `?q=${encodeURIComponent(sql)}`}`);

@@ -28,6 +28,18 @@ test('a SELECT runs in the browser and shows its result with figures', async ({ 
   expect(digits(n)).toBe(String(rows));
 });
 
+test('the editor completes layers, tables, columns of the tables read and DuckDB functions', async ({ sql }) => {
+  await sql.goto('');
+  expect(await sql.completionsFor('SELECT * FROM ', 'silv', 'silver')).toContain('silver');
+  expect(await sql.completionsFor('SELECT * FROM silver.', 'sal', 'sales')).toContain('sales');
+  expect(await sql.completionsFor('SELECT * FROM silver.sales.', 'ord', 'orders')).toContain('orders');
+  expect(await sql.completionsFor('SELECT * FROM ', 'silver_sales_o', 'silver_sales_orders')).toContain('silver_sales_orders');
+  // Columns of the tables the SQL reads (their details load once the SQL names them).
+  expect(await sql.completionsFor(`SELECT * FROM ${ORDERS} WHERE `, 'order_d', 'order_date')).toContain('order_date');
+  const functions = await sql.completionsFor('SELECT ', 'regexp_ma', 'regexp_matches');
+  expect(functions).not.toContain('order_date');
+});
+
 test('a table is found by its flat name too', async ({ sql, adminApi }) => {
   const { rows, version } = await tableState(adminApi, ORDERS);
   await sql.goto();

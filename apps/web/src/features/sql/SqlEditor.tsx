@@ -73,6 +73,8 @@ export const SqlEditor = forwardRef<SqlEditorHandle, SqlEditorProps>(function Sq
   const latest = useRef(props);
   /** True while an error mark is shown. */
   const marked = useRef(false);
+  /** The completion schema the editor's SQL language was last built with. */
+  const builtFor = useRef<SQLNamespace | null>(null);
   latest.current = props;
 
   useEffect(() => {
@@ -80,6 +82,7 @@ export const SqlEditor = forwardRef<SqlEditorHandle, SqlEditorProps>(function Sq
     let hadSelection = false;
     marked.current = false;
     const completionData = [{ autocomplete: functionCompletionSource }, { autocomplete: columnCompletionSource(() => latest.current.columns()) }];
+    builtFor.current = latest.current.schema;
     const state = EditorState.create({
       doc: latest.current.initialText,
       extensions: [
@@ -136,7 +139,10 @@ export const SqlEditor = forwardRef<SqlEditorHandle, SqlEditorProps>(function Sq
   }, []);
 
   useEffect(() => {
-    view.current?.dispatch({ effects: language.current.reconfigure(sql({ dialect: PostgreSQL, schema: props.schema, upperCaseKeywords: true })) });
+    // Not on mount: the editor was just built with this schema (a second build re-parses and re-highlights the text).
+    if (!view.current || builtFor.current === props.schema) return;
+    builtFor.current = props.schema;
+    view.current.dispatch({ effects: language.current.reconfigure(sql({ dialect: PostgreSQL, schema: props.schema, upperCaseKeywords: true })) });
   }, [props.schema]);
 
   useImperativeHandle(
