@@ -169,6 +169,17 @@ export function footerBlockStart(size: number): number {
   return parquetBlockStart(size - 8);
 }
 
+/**
+ * Where the Parquet footer of a file of `size` bytes begins, read from `tail`, the file's last bytes (ending at
+ * `size`): its length sits before the closing `PAR1`. Null when `tail` does not end like a Parquet file.
+ */
+export function parquetFooterStart(tail: Uint8Array, size: number): number | null {
+  const n = tail.byteLength;
+  if (n < 8 || tail[n - 4] !== 0x50 || tail[n - 3] !== 0x41 || tail[n - 2] !== 0x52 || tail[n - 1] !== 0x31) return null;
+  const start = size - 8 - new DataView(tail.buffer, tail.byteOffset, n).getUint32(n - 8, true);
+  return start >= 0 ? start : null;
+}
+
 /** A file of a scan plan, with its signed URL. */
 export const ScanFileSchema = z.object({
   path: z.string(),
@@ -177,7 +188,11 @@ export const ScanFileSchema = z.object({
   rows: z.number().nullable(),
   partitionValues: z.record(z.string(), z.string().nullable()),
   deletedRows: z.array(z.number()).nullable(),
-  /** With `?footers=true`: the file's bytes from `start` (footerBlockStart) to its end, base64 (at most 64 files). */
+  /**
+   * With `?footers=true` (at most 64 files): the file's bytes from `start` to its end, base64. `start` is the block
+   * (parquetBlockStart) holding the Parquet footer's first byte, so that the whole footer comes with the plan, or the
+   * footer block (footerBlockStart) when the footer starts there, or is larger than 64 KiB with its blocks.
+   */
   footer: z.object({ start: z.number().int().min(0), base64: z.string() }).optional(),
 });
 

@@ -1,4 +1,4 @@
-import { footerBlockStart, type Column, type DataFile, type FilesPage, type HistoryPage, type PatchTable, type ScanResponse, type TableDetail, type TableSummary } from '@lakehouse/contracts';
+import { footerBlockStart, parquetBlockStart, parquetFooterStart, type Column, type DataFile, type FilesPage, type HistoryPage, type PatchTable, type ScanResponse, type TableDetail, type TableSummary } from '@lakehouse/contracts';
 import {
   LakehouseError,
   Snapshot,
@@ -14,6 +14,7 @@ import {
   statsOf,
   typeToString,
   type Clock,
+  type Storage,
   type StructType,
 } from '@lakehouse/core';
 import type { CatalogStore, TableRecord } from '../catalog/store.js';
@@ -23,10 +24,37 @@ import type { Warehouse } from '../warehouse/warehouse.js';
 
 /** A file's footer block in a scan plan. */
 type ScanFooter = NonNullable<ScanResponse['files'][number]['footer']>;
-/** Files of a plan whose footer blocks come with it (at most 16 KiB each). */
+/** Files of a plan whose footer blocks come with it. */
 const MAX_PLAN_FOOTERS = 64;
+/** Most bytes of a file a plan brings (the footer's blocks): a larger footer is left for the browser to fetch. */
+const MAX_PLAN_FOOTER_BYTES = 65_536;
 /** Footer blocks read at once. */
 const FOOTER_READS = 8;
+
+/**
+ * The bytes of the file at `key` (`size` bytes) that a Parquet reader reads first, as a plan brings them: from the
+ * block holding the footer's first byte to the end (up to MAX_PLAN_FOOTER_BYTES), else from the block holding the
+ * last 8 bytes. Null when the file cannot be read (the browser then fetches it).
+ */
+export async function planFooter(storage: Storage, key: string, size: number): Promise<ScanFooter | null> {
+  if (size <= 0) return null;
+  const tailStart = footerBlockStart(size);
+  const tail = await storage.get(key, { start: tailStart, end: size }).catch(() => null);
+  if (!tail) return null;
+  let start = tailStart;
+  let bytes = tail;
+  // A footer that begins before the last block (its start is in the last 8 bytes): its first blocks too, else the
+  // browser would fetch them, one more round trip before the view can be built.
+  const footerStart = parquetFooterStart(tail, size);
+  if (footerStart !== null && footerStart < tailStart && size - parquetBlockStart(footerStart) <= MAX_PLAN_FOOTER_BYTES) {
+    const head = await storage.get(key, { start: parquetBlockStart(footerStart), end: tailStart }).catch(() => null);
+    if (head && head.byteLength === tailStart - parquetBlockStart(footerStart)) {
+      start = parquetBlockStart(footerStart);
+      bytes = Buffer.concat([head, tail]);
+    }
+  }
+  return { start, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') };
+}
 
 /** Filters of the table listing; all optional and ANDed. */
 export interface TableFilter {
@@ -331,18 +359,15 @@ export class TableService {
   }
 
   /**
-   * The footer blocks of the files (what a Parquet reader reads first), by storage key, read a few at a time: the
-   * browser gets them with the plan instead of one request per file. A file that cannot be read is left out (the
+   * The footers of the files (what a Parquet reader reads first; planFooter), by storage key, read a few at a time:
+   * the browser gets them with the plan instead of one request per file. A file that cannot be read is left out (the
    * browser then fetches it).
    */
   private async footerBlocks(files: readonly { key: string; size: number }[]): Promise<Map<string, ScanFooter>> {
     const storage = this.warehouse.storage;
     const read = await mapLimit(files, FOOTER_READS, async (f): Promise<[string, ScanFooter] | null> => {
-      if (f.size <= 0) return null;
-      const start = footerBlockStart(f.size);
-      // A file that cannot be read is fetched by the browser itself.
-      const bytes = await storage.get(f.key, { start, end: f.size }).catch(() => null);
-      return bytes ? [f.key, { start, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') }] : null;
+      const footer = await planFooter(storage, f.key, f.size);
+      return footer ? [f.key, footer] : null;
     });
     return new Map(read.filter((e) => e !== null));
   }
