@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Health } from '@lakehouse/contracts';
 import { LakehouseError, type Clock } from '@lakehouse/core';
@@ -115,6 +115,34 @@ const PRECOMPRESSED = [
   { suffix: '.gz', encoding: 'gzip' },
 ] as const;
 
+/** A precompressed console asset held in memory once read (hashed assets never change): its bytes and validators. */
+interface HeldAsset {
+  body: Buffer;
+  etag: string;
+  lastModified: string;
+}
+
+/** Largest asset held in memory: the console's scripts and styles are; DuckDB's wasm (6 MB gzipped) is sent from disk. */
+const MAX_HELD_ASSET_BYTES = 1 << 20;
+
+/**
+ * The file as held in memory, read on first use; null when it is missing or larger than MAX_HELD_ASSET_BYTES (not
+ * remembered). Spares the first page load a stat, an open and a stream per script (8 of them, a few ms of CPU each,
+ * on a machine busy starting the browser).
+ */
+function heldAsset(held: Map<string, Promise<HeldAsset | null>>, file: string): Promise<HeldAsset | null> {
+  let asset = held.get(file);
+  if (!asset) {
+    asset = stat(file).then(
+      async (s) => (s.isFile() && s.size <= MAX_HELD_ASSET_BYTES ? { body: await readFile(file), etag: `W/"${s.size.toString(16)}-${Math.trunc(s.mtimeMs).toString(16)}"`, lastModified: s.mtime.toUTCString() } : null),
+      () => null,
+    );
+    held.set(file, asset);
+    void asset.then((a) => (a ? undefined : held.delete(file)), () => held.delete(file));
+  }
+  return asset;
+}
+
 /** Whether the request's Accept-Encoding allows `encoding` (listed without `q=0`). */
 function accepts(header: string | undefined, encoding: string): boolean {
   if (!header) return false;
@@ -135,6 +163,7 @@ function accepts(header: string | undefined, encoding: string): boolean {
 function serveConsole(app: Express, dist: string): void {
   const assets = join(dist, 'assets');
   const immutable = 'public, max-age=31536000, immutable';
+  const held = new Map<string, Promise<HeldAsset | null>>();
   app.use('/assets', async (req, res, next) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || req.headers.range) return next();
     let rel: string;
@@ -148,7 +177,23 @@ function serveConsole(app: Express, dist: string): void {
     for (const { suffix, encoding } of PRECOMPRESSED) {
       if (!accepts(req.headers['accept-encoding'], encoding)) continue;
       const file = join(assets, rel + suffix);
-      if (!file.startsWith(assets + sep) || !(await stat(file).then((s) => s.isFile(), () => false))) continue;
+      if (!file.startsWith(assets + sep)) continue;
+      const asset = await heldAsset(held, file);
+      if (asset) {
+        res.type(extname(rel));
+        res.setHeader('Content-Encoding', encoding);
+        res.setHeader('Cache-Control', immutable);
+        res.setHeader('ETag', asset.etag);
+        res.setHeader('Last-Modified', asset.lastModified);
+        if (req.fresh) {
+          res.status(304).end();
+          return;
+        }
+        res.setHeader('Content-Length', String(asset.body.byteLength));
+        res.end(req.method === 'HEAD' ? undefined : asset.body);
+        return;
+      }
+      if (!(await stat(file).then((s) => s.isFile(), () => false))) continue;
       res.type(extname(rel));
       res.setHeader('Content-Encoding', encoding);
       res.sendFile(file, { headers: { 'Cache-Control': immutable }, etag: true, lastModified: true, acceptRanges: false }, (err) => {

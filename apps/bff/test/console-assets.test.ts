@@ -72,6 +72,26 @@ describe('console assets', () => {
     expect(brotliDecompressSync(r.body).equals(SCRIPT)).toBe(true);
   });
 
+  it('answers a revalidation of an unchanged asset with 304, and HEAD with the headers alone', async () => {
+    const first = await get(server.url, '/assets/app-Ab12Cd34.js', { 'accept-encoding': 'br' });
+    expect(first.headers.etag).toBeTruthy();
+    expect(first.headers['content-length']).toBe(String(first.body.length));
+    const again = await get(server.url, '/assets/app-Ab12Cd34.js', { 'accept-encoding': 'br', 'if-none-match': String(first.headers.etag) });
+    expect(again.status).toBe(304);
+    expect(again.body.length).toBe(0);
+    const head = await new Promise<RawResponse>((resolve, reject) => {
+      const req = request(new URL('/assets/app-Ab12Cd34.js', server.url), { method: 'HEAD', headers: { 'accept-encoding': 'br' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-encoding']).toBe('br');
+    expect(head.headers['content-length']).toBe(String(first.body.length));
+  });
+
   it('sends gzip when brotli is not accepted (absent or q=0), and for a file with only a gzip sibling', async () => {
     for (const accept of ['gzip, deflate', 'br;q=0, gzip']) {
       const r = await get(server.url, '/assets/app-Ab12Cd34.js', { 'accept-encoding': accept });
