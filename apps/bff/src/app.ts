@@ -127,8 +127,8 @@ const MAX_HELD_ASSET_BYTES = 1 << 20;
 
 /**
  * The file as held in memory, read on first use; null when it is missing or larger than MAX_HELD_ASSET_BYTES (not
- * remembered). Spares the first page load a stat, an open and a stream per script (8 of them, a few ms of CPU each,
- * on a machine busy starting the browser).
+ * remembered). Spares a cold page load a stat, an open and a read stream for each of its dozen scripts (a few ms of
+ * CPU each, on a machine busy starting the browser).
  */
 function heldAsset(held: Map<string, Promise<HeldAsset | null>>, file: string): Promise<HeldAsset | null> {
   let asset = held.get(file);

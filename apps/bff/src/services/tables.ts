@@ -46,10 +46,11 @@ export async function planFooter(storage: Storage, key: string, size: number): P
   // A footer that begins before the last block (its start is in the last 8 bytes): its first blocks too, else the
   // browser would fetch them, one more round trip before the view can be built.
   const footerStart = parquetFooterStart(tail, size);
-  if (footerStart !== null && footerStart < tailStart && size - parquetBlockStart(footerStart) <= MAX_PLAN_FOOTER_BYTES) {
-    const head = await storage.get(key, { start: parquetBlockStart(footerStart), end: tailStart }).catch(() => null);
-    if (head && head.byteLength === tailStart - parquetBlockStart(footerStart)) {
-      start = parquetBlockStart(footerStart);
+  const from = footerStart === null ? tailStart : parquetBlockStart(footerStart);
+  if (from < tailStart && size - from <= MAX_PLAN_FOOTER_BYTES) {
+    const head = await storage.get(key, { start: from, end: tailStart }).catch(() => null);
+    if (head && head.byteLength === tailStart - from) {
+      start = from;
       bytes = Buffer.concat([head, tail]);
     }
   }
