@@ -115,30 +115,32 @@ const PRECOMPRESSED = [
   { suffix: '.gz', encoding: 'gzip' },
 ] as const;
 
-/** A precompressed console asset held in memory once read (hashed assets never change): its bytes and validators. */
-interface HeldAsset {
-  body: Buffer;
-  etag: string;
-  lastModified: string;
-}
+/**
+ * A precompressed console asset as found once (hashed assets never change): held in memory with its validators, or
+ * sent from disk when larger than MAX_HELD_ASSET_BYTES.
+ */
+type FoundAsset = { held: true; body: Buffer; etag: string; lastModified: string } | { held: false };
 
 /** Largest asset held in memory: the console's scripts and styles are; DuckDB's wasm (6 MB gzipped) is sent from disk. */
 const MAX_HELD_ASSET_BYTES = 1 << 20;
 
 /**
- * The file as held in memory, read on first use; null when it is missing or larger than MAX_HELD_ASSET_BYTES (not
- * remembered). Spares a cold page load a stat, an open and a read stream for each of its dozen scripts (a few ms of
- * CPU each, on a machine busy starting the browser).
+ * The file as found on first use, remembered; null when missing (not remembered). Spares a cold page load a stat, an
+ * open and a read stream for each of its dozen scripts (a few ms of CPU each, on a machine busy starting the browser).
  */
-function heldAsset(held: Map<string, Promise<HeldAsset | null>>, file: string): Promise<HeldAsset | null> {
-  let asset = held.get(file);
+function findAsset(found: Map<string, Promise<FoundAsset | null>>, file: string): Promise<FoundAsset | null> {
+  let asset = found.get(file);
   if (!asset) {
     asset = stat(file).then(
-      async (s) => (s.isFile() && s.size <= MAX_HELD_ASSET_BYTES ? { body: await readFile(file), etag: `W/"${s.size.toString(16)}-${Math.trunc(s.mtimeMs).toString(16)}"`, lastModified: s.mtime.toUTCString() } : null),
+      async (s): Promise<FoundAsset | null> => {
+        if (!s.isFile()) return null;
+        if (s.size > MAX_HELD_ASSET_BYTES) return { held: false };
+        return { held: true, body: await readFile(file), etag: `W/"${s.size.toString(16)}-${Math.trunc(s.mtimeMs).toString(16)}"`, lastModified: s.mtime.toUTCString() };
+      },
       () => null,
     );
-    held.set(file, asset);
-    void asset.then((a) => (a ? undefined : held.delete(file)), () => held.delete(file));
+    found.set(file, asset);
+    void asset.then((a) => (a ? undefined : found.delete(file)), () => found.delete(file));
   }
   return asset;
 }
@@ -163,7 +165,7 @@ function accepts(header: string | undefined, encoding: string): boolean {
 function serveConsole(app: Express, dist: string): void {
   const assets = join(dist, 'assets');
   const immutable = 'public, max-age=31536000, immutable';
-  const held = new Map<string, Promise<HeldAsset | null>>();
+  const found = new Map<string, Promise<FoundAsset | null>>();
   app.use('/assets', async (req, res, next) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || req.headers.range) return next();
     let rel: string;
@@ -178,27 +180,31 @@ function serveConsole(app: Express, dist: string): void {
       if (!accepts(req.headers['accept-encoding'], encoding)) continue;
       const file = join(assets, rel + suffix);
       if (!file.startsWith(assets + sep)) continue;
-      const asset = await heldAsset(held, file);
-      if (asset) {
-        res.type(extname(rel));
-        res.setHeader('Content-Encoding', encoding);
-        res.setHeader('Cache-Control', immutable);
-        res.setHeader('ETag', asset.etag);
-        res.setHeader('Last-Modified', asset.lastModified);
-        if (req.fresh) {
-          res.status(304).end();
-          return;
-        }
-        res.setHeader('Content-Length', String(asset.body.byteLength));
-        res.end(req.method === 'HEAD' ? undefined : asset.body);
-        return;
-      }
-      if (!(await stat(file).then((s) => s.isFile(), () => false))) continue;
+      const asset = await findAsset(found, file);
+      if (!asset) continue;
       res.type(extname(rel));
       res.setHeader('Content-Encoding', encoding);
-      res.sendFile(file, { headers: { 'Cache-Control': immutable }, etag: true, lastModified: true, acceptRanges: false }, (err) => {
-        if (err && !res.headersSent) next(err);
-      });
+      if (!asset.held) {
+        res.sendFile(file, { headers: { 'Cache-Control': immutable }, etag: true, lastModified: true, acceptRanges: false }, (err: (Error & { code?: string }) | undefined) => {
+          if (!err || res.headersSent) return;
+          if (err.code !== 'ENOENT') return next(err);
+          // Gone since it was found (a rebuild replaced the assets): a missing asset, as any other.
+          found.delete(file);
+          res.removeHeader('Content-Type');
+          res.removeHeader('Content-Encoding');
+          next();
+        });
+        return;
+      }
+      res.setHeader('Cache-Control', immutable);
+      res.setHeader('ETag', asset.etag);
+      res.setHeader('Last-Modified', asset.lastModified);
+      if (req.fresh) {
+        res.status(304).end();
+        return;
+      }
+      res.setHeader('Content-Length', String(asset.body.byteLength));
+      res.end(req.method === 'HEAD' ? undefined : asset.body);
       return;
     }
     next();

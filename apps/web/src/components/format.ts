@@ -6,20 +6,25 @@
 // (test/units.test.ts compares them).
 
 /**
- * `n` rounded to at most `digits` fraction digits, half away from zero on its decimal form (as Intl rounds: 1.15 →
- * 1.2), with en-US grouping: `1234567.891` → `1,234,567.891` (digits 3). Integer parts shorter than `groupFrom`
- * digits stay ungrouped (the compact notation writes `9007T`). No `-0`.
+ * `|n|` (finite) in units of 10^-digits, rounded half away from zero on its decimal form as Intl rounds (1.15 → 12
+ * tenths, not toFixed's 11).
+ */
+function roundedUnits(n: number, digits: number): bigint {
+  const abs = Math.abs(n);
+  if (abs >= 1e21) return BigInt(abs) * 10n ** BigInt(digits);
+  // Exact to 6 more digits than kept: binary noise (1.15 is 1.1499999...) cannot decide the rounding.
+  const [int, frac = ''] = abs.toFixed(digits + 6).split('.') as [string, string?];
+  return BigInt(int + frac.slice(0, digits)) + (frac.charCodeAt(digits) >= 53 ? 1n : 0n);
+}
+
+/**
+ * `n` rounded to at most `digits` fraction digits (roundedUnits), with en-US grouping: `1234567.891` → `1,234,567.891`
+ * (digits 3). Integer parts shorter than `groupFrom` digits stay ungrouped (the compact notation writes `9007T`).
+ * No `-0`.
  */
 function grouped(n: number, digits: number, groupFrom = 4): string {
   if (!Number.isFinite(n)) return Number.isNaN(n) ? 'NaN' : n > 0 ? '∞' : '-∞';
-  const abs = Math.abs(n);
-  let units: bigint;
-  if (abs >= 1e21) units = BigInt(abs) * 10n ** BigInt(digits);
-  else {
-    // Exact to 6 more digits than kept: binary noise (1.15 is 1.1499999...) cannot decide the rounding.
-    const [int, frac = ''] = abs.toFixed(digits + 6).split('.') as [string, string?];
-    units = BigInt(int + frac.slice(0, digits)) + (frac.charCodeAt(digits) >= 53 ? 1n : 0n);
-  }
+  const units = roundedUnits(n, digits);
   const text = units.toString().padStart(digits + 1, '0');
   const digitsOfInt = text.slice(0, text.length - digits);
   const int = digitsOfInt.length < groupFrom ? digitsOfInt : digitsOfInt.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
@@ -42,7 +47,7 @@ export function formatCompact(n: number | null | undefined): string {
   let unit = 0;
   let v = Math.abs(n);
   // The next unit once the value rounds to 1000 of this one (999,950 is 1M, not 1,000K).
-  while (unit < COMPACT_UNITS.length - 1 && Number(grouped(v, 1).replace(/,/g, '')) >= 1000) {
+  while (unit < COMPACT_UNITS.length - 1 && roundedUnits(v, 1) >= 10_000n) {
     v /= 1000;
     unit++;
   }

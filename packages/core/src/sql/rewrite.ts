@@ -184,11 +184,11 @@ function timeTravelAt(tokens: Token[], k: number): { at: ReadPoint; last: number
  * Finds the warehouse tables `sql` reads and rewrites time travel. A three-part name whose first part is a layer is a
  * table reference (bare parts match case-insensitively, quoted parts exactly); a flat name counts only when it is a
  * known table, bare anywhere or quoted (exactly) right after FROM or JOIN. Names preceded by a dot, followed by a dot
- * (qualified columns) or by `(`, and after `AS` (aliases) are not references. `name VERSION AS OF n` / `TIMESTAMP AS OF '...'` (with optional `FOR`, or the SQL:2011 words
- * `SYSTEM_VERSION` / `SYSTEM_TIME`) becomes `"layer"."domain"."table@vN"` / `...@t<timestamp>`, aliased with the
- * written name unless an alias follows, so qualified columns keep resolving; with `pinned`, unversioned references
- * of pinned tables are rewritten the same way to the pinned version. INVALID_INPUT for a non-integer version or a
- * timestamp that is not a string literal.
+ * (qualified columns) or by `(`, and after `AS` (aliases) are not references. `name VERSION AS OF n` /
+ * `TIMESTAMP AS OF '...'` (with optional `FOR`, or the SQL:2011 words `SYSTEM_VERSION` / `SYSTEM_TIME`) becomes
+ * `"layer"."domain"."table@vN"` / `...@t<timestamp>`, aliased with the written name unless an alias follows, so
+ * qualified columns keep resolving; with `pinned`, unversioned references of pinned tables are rewritten the same way
+ * to the pinned version. INVALID_INPUT for a non-integer version or a timestamp that is not a string literal.
  */
 export function rewriteTableRefs(sql: string, options: RewriteOptions): RewrittenSql {
   const flat = flatNames(options.tables);
