@@ -14,8 +14,26 @@ async function newUser(adminApi: import('@playwright/test').APIRequestContext, r
   return { name, role, token: ((await issued.json()) as { token: string }).token };
 }
 
+/** Counts the page's POST /api/auth/login requests from now on. */
+function countExchanges(page: import('@playwright/test').Page): () => number {
+  let n = 0;
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/auth/login') n++;
+  });
+  return () => n;
+}
+
 test('a login URL signs in, hides its token and lands in the console', async ({ page, adminApi, loginPage, shell }) => {
   const user = await newUser(adminApi, 'analyst');
+  const exchanges = countExchanges(page);
+  // Everything the page shows on its way in: the console opens signed in, without a "Signing in" page first.
+  await page.addInitScript(() => {
+    const w = window as unknown as { __headings: string[] };
+    w.__headings = [];
+    new MutationObserver(() => {
+      for (const h of document.querySelectorAll('h1')) if (!w.__headings.includes(h.textContent ?? '')) w.__headings.push(h.textContent ?? '');
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  });
   await loginPage.signInWithUrl(user.token);
   await expect(shell.signedInUser).toContainText(user.name);
   await expect(shell.signedInUser).toContainText('analyst');
@@ -23,6 +41,8 @@ test('a login URL signs in, hides its token and lands in the console', async ({ 
   expect(page.url()).not.toContain(user.token);
   await expect(page).not.toHaveURL(/\/login/);
   await expect(shell.heading()).toBeVisible();
+  expect(exchanges()).toBe(1);
+  expect(await page.evaluate(() => (window as unknown as { __headings: string[] }).__headings)).not.toContain('Signing in');
 });
 
 test("a login URL starts DuckDB's worker from the page's first script, and the engine adopts it", async ({ page, adminApi, loginPage, shell }) => {
@@ -38,11 +58,31 @@ test("a login URL starts DuckDB's worker from the page's first script, and the e
   expect(started.waiting).toBe(false);
 });
 
+test('a login URL whose exchange is slow shows that it is signing in, then the console', async ({ page, adminApi, loginPage, shell }) => {
+  const user = await newUser(adminApi, 'analyst');
+  const exchanges = countExchanges(page);
+  // The server answers the exchange after the console's first render has stopped waiting for it (main.tsx).
+  await page.route('**/api/auth/login', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await route.continue();
+  });
+  await loginPage.signInWithUrl(user.token);
+  await expect(page.getByRole('heading', { name: 'Signing in' })).toBeVisible();
+  await expect(shell.signedInUser).toContainText(user.name);
+  await expect(shell.heading()).toBeVisible();
+  expect(page.url()).not.toContain(user.token);
+  expect(exchanges()).toBe(1);
+});
+
 test('a login URL with an unknown token says the link did not work', async ({ page, loginPage }) => {
+  const exchanges = countExchanges(page);
   await loginPage.signInWithUrl('lh_this-token-does-not-exist');
   await expect(loginPage.error).toContainText('This login link did not work');
   await expect(loginPage.error).toContainText(/invalid, expired or already used/);
   await expect(page.getByRole('link', { name: 'paste a token' })).toBeVisible();
+  // The refusal is shown as the page's first exchange answered it: the token is not sent twice.
+  expect(exchanges()).toBe(1);
+  expect(page.url()).not.toContain('lh_this-token');
 });
 
 test('pasting a login URL into the sign-in form signs in', async ({ page, adminApi, loginPage, shell, e2e }) => {

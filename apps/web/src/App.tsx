@@ -93,9 +93,11 @@ export const routes: RouteObject[] = [
   },
 ];
 
-const router = createBrowserRouter(routes);
+/** The router, started by the first render (main.tsx may replace a login link in the address bar before it). */
+let router: ReturnType<typeof createBrowserRouter> | null = null;
 
 /** The console: the router over `routes` (wrap in `QueryClientProvider` and `AuthProvider`, as main.tsx does). */
 export function App() {
+  router ??= createBrowserRouter(routes);
   return <RouterProvider router={router} />;
 }

@@ -3,7 +3,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.js';
 import { ApiError } from './lib/api.js';
-import { AuthProvider, sessionExpected, startDuckDbEarly } from './lib/auth.js';
+import { adoptLoginLink, AuthProvider, sessionExpected, startDuckDbEarly } from './lib/auth.js';
 import './styles.css';
 
 // Signed in (or opening a login link): DuckDB-WASM's start (about a second of download, compile and open, mostly in
@@ -29,12 +29,22 @@ const queryClient = new QueryClient({
   },
 });
 
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <QueryClientProvider client={queryClient}>
-      <AuthProvider onSession={prewarmSqlDraft}>
-        <App />
-      </AuthProvider>
-    </QueryClientProvider>
-  </StrictMode>,
-);
+/**
+ * How long the first render waits for a login link's exchange (index.html sends it before this code loads, so it has
+ * usually been answered): waiting renders the console signed in at once instead of a "Signing in" page first.
+ */
+const LOGIN_LINK_WAIT_MS = 500;
+
+function render(): void {
+  createRoot(document.getElementById('root')!).render(
+    <StrictMode>
+      <QueryClientProvider client={queryClient}>
+        <AuthProvider onSession={prewarmSqlDraft}>
+          <App />
+        </AuthProvider>
+      </QueryClientProvider>
+    </StrictMode>,
+  );
+}
+
+void adoptLoginLink(queryClient, LOGIN_LINK_WAIT_MS).then(render, render);

@@ -1,7 +1,7 @@
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { GrantSchema } from '@lakehouse/contracts';
-import { authKeys, fetchMe, LoginResponseSchema, type Me } from '../features/auth/api.js';
+import { authKeys, fetchMe, LoginResponseSchema, tokenFromInput, type Me } from '../features/auth/api.js';
 import { api, apiSent, getSessionToken, onUnauthenticated, setSessionToken, type ApiError } from './api.js';
 
 /** What the console knows about the session. */
@@ -66,9 +66,51 @@ function exchangeOnce(loginToken: string): Promise<Session> {
   return p;
 }
 
+/** The token of the login link the page was opened with (`/login#token=...`), or null. */
+function loginLinkToken(): string | null {
+  return location.pathname.endsWith('/login') && location.hash.includes('token=') ? tokenFromInput(location.hash) : null;
+}
+
 /** True when the page was opened with a session of this tab or with a login link (`/login#token=...`). */
 export function sessionExpected(): boolean {
-  return getSessionToken() !== null || (location.pathname.endsWith('/login') && location.hash.includes('token='));
+  return getSessionToken() !== null || loginLinkToken() !== null;
+}
+
+/** A login link's exchange that failed before the console's first render, for the login route to show. */
+let linkFailure: { token: string; error: unknown } | null = null;
+
+/** Why the exchange of the login link `token` failed before the first render, or null when it did not. */
+export function loginLinkFailure(token: string): unknown {
+  return linkFailure?.token === token ? linkFailure.error : null;
+}
+
+/**
+ * For a page opened with a login link: waits up to `waitMs` for the exchange of its token (index.html's early one,
+ * usually answered while the console's code loads). Signed in by then: the session is kept (token stored, the user
+ * cached in `queryClient`) and `/catalog` replaces the link in the address bar, so the first render is the signed-in
+ * console, with no "Signing in" page and no navigation. Refused by then: the error waits for the login route. Resolves
+ * true when signed in; otherwise the login route goes on (sharing a pending exchange). Call before the router starts.
+ */
+export async function adoptLoginLink(queryClient: QueryClient, waitMs: number): Promise<boolean> {
+  const token = loginLinkToken();
+  if (token === null) return false;
+  const exchange = exchangeOnce(token);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    exchange.then((session) => ({ session }), (error: unknown) => ({ error })),
+    new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs))),
+  ]);
+  clearTimeout(timer);
+  if (outcome === null) return false;
+  if ('error' in outcome) {
+    linkFailure = { token, error: outcome.error };
+    return false;
+  }
+  setSessionToken(outcome.session.token);
+  if (outcome.session.me) queryClient.setQueryData(authKeys.me(), outcome.session.me);
+  // As the login route does: the token leaves the address bar and the history.
+  window.history.replaceState(null, '', '/catalog');
+  return true;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ErrorMessage, Loading } from '../../components/States.js';
-import { useAuth } from '../../lib/auth.js';
+import { loginLinkFailure, useAuth } from '../../lib/auth.js';
 import { tokenFromInput } from './api.js';
 
 /**
@@ -13,17 +13,20 @@ export function LoginRoute() {
   const { signIn, status } = useAuth();
   const navigate = useNavigate();
   const [token] = useState(() => (window.location.hash.includes('token=') ? tokenFromInput(window.location.hash) : null));
-  const [error, setError] = useState<unknown>(null);
+  // The exchange may have failed already, before the first render (main.tsx): shown, not tried again.
+  const [error, setError] = useState<unknown>(() => (token ? loginLinkFailure(token) : null));
+  const [failedEarly] = useState(() => error !== null);
 
   useEffect(() => {
     if (!token) return;
     // The fragment never reaches the server; drop it from the address bar so it is not bookmarked or shared.
     window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search);
+    if (failedEarly) return;
     signIn(token).then(
       () => navigate('/catalog', { replace: true }),
       (e: unknown) => setError(e),
     );
-  }, [token, signIn, navigate]);
+  }, [token, failedEarly, signIn, navigate]);
 
   useEffect(() => {
     if (!token && status === 'signed-in') navigate('/catalog', { replace: true });
