@@ -5,7 +5,6 @@ import { formatCount } from '../../components/format.js';
 import { ErrorMessage, Loading } from '../../components/States.js';
 import { QueryError, formatCell, formatDate, formatTimestamp, isNumericType, isTemporalType, queryOnce, typeInfo, TypeId } from '../../lib/duckdb/index.js';
 import { sqlKeys } from './api.js';
-import './sql.css';
 
 /** Buckets of a profile histogram. */
 export const HISTOGRAM_BUCKETS = 20;

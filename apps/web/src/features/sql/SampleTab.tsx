@@ -6,7 +6,6 @@ import { ErrorMessage, Loading } from '../../components/States.js';
 import { queryOnce } from '../../lib/duckdb/index.js';
 import { sqlKeys } from './api.js';
 import { ResultGrid } from './ResultGrid.js';
-import './sql.css';
 
 /** Rows a sample shows. */
 export const SAMPLE_ROWS = 100;

@@ -15,7 +15,6 @@ import { sqlNamespace, type CompletionTable } from './completion.js';
 import { initialSql, writeDraft } from './draft.js';
 import { ResultGrid } from './ResultGrid.js';
 import { SqlEditor, type SqlEditorHandle } from './SqlEditor.js';
-import './sql.css';
 
 // Recharts is large: loaded when a chart is first shown.
 const ResultChart = lazy(() => import('./ResultChart.js').then((m) => ({ default: m.ResultChart })));
