@@ -58,11 +58,12 @@ function AuthGate() {
 }
 
 /**
- * The shell of a signed-in user. The SQL page is where most sessions go next: its code loads once the page is idle
- * (the views its draft reads are built from the sign-in on: main.tsx).
+ * The shell of a signed-in user. The SQL page is where most sessions go next: its code loads once the page is idle,
+ * or 300 ms after the shell shows (while DuckDB-WASM starts the page is seldom idle, and a click on SQL before the code
+ * has run waits for it); the views its draft reads are built from the sign-in on (main.tsx).
  */
 function SignedIn() {
-  useEffect(() => whenIdle(() => void loadSqlPage().catch(() => undefined), 2_000), []);
+  useEffect(() => whenIdle(() => void loadSqlPage().catch(() => undefined), 300), []);
   return <AppShell />;
 }
 
