@@ -1,7 +1,6 @@
 import react from '@vitejs/plugin-react';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
@@ -129,21 +128,10 @@ function loadDuckDb(): Plugin {
   };
 }
 
-/**
- * React Router's production build. Its package exports only the development build (remix-run/react-router#14102:
- * dev-only warnings and checks in every production bundle, about 60 ms of a cold start's main thread here), so the
- * console's build imports the production files by path.
- */
-function reactRouterProduction(): { find: RegExp; replacement: string } {
-  const root = dirname(createRequire(import.meta.url).resolve('react-router/package.json'));
-  return { find: /^react-router$/, replacement: join(root, 'dist/production/index.mjs') };
-}
-
 // The console is served by the BFF in production; `pnpm --filter @lakehouse/web dev` proxies the API to it.
-export default defineConfig(({ command }) => ({
+export default defineConfig({
   plugins: [react(), loadDuckDb(), precompress()],
   optimizeDeps: { exclude: ['duckdb-wasm'] },
-  resolve: { alias: command === 'build' ? [reactRouterProduction()] : [] },
   server: { proxy: { '/api': 'http://127.0.0.1:8080', '/files': 'http://127.0.0.1:8080' } },
   build: {
     outDir: 'dist',
@@ -158,4 +146,4 @@ export default defineConfig(({ command }) => ({
     },
   },
   worker: { format: 'es' },
-}));
+});

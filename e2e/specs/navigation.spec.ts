@@ -48,6 +48,32 @@ test('the brand link goes home to the catalog', async ({ page, shell }) => {
   await expect(shell.heading()).toHaveText('Catalog');
 });
 
+test('an unknown address shows that there is no such page, inside the console', async ({ page, shell }) => {
+  await page.goto('/no/such/page');
+  await expect(shell.heading()).toHaveText('Page not found');
+  await expect(shell.navLinks()).toHaveText(PAGES.map((p) => p.name));
+  await page.getByRole('main').getByRole('link', { name: 'Go to the catalog' }).click();
+  await expect(page).toHaveURL(/\/catalog$/);
+  await expect(shell.heading()).toHaveText('Catalog');
+});
+
+test("a page whose code cannot be loaded says so with a reload, and the other pages still work", async ({ page, shell }) => {
+  // As after a deploy that replaced the admin page's chunk.
+  await page.route('**/assets/AdminPage-*.js', (route) => route.abort());
+  await page.goto('/catalog');
+  await expect(shell.heading()).toHaveText('Catalog');
+  await shell.goTo('Admin');
+  await expect(shell.heading()).toHaveText('This page failed');
+  await expect(page.getByRole('alert')).toContainText('Part of the console could not be loaded');
+  await expect(page.getByRole('main').getByRole('button', { name: 'Reload' })).toBeVisible();
+  // The next page starts without the failed page's error.
+  await shell.goTo('Quality');
+  await expect(shell.heading()).toHaveText('Quality');
+  // The browser's back button returns to the failed page's address.
+  await page.goBack();
+  await expect(page).toHaveURL(/\/admin$/);
+});
+
 test('the theme toggle switches between light and dark and is remembered', async ({ page, shell }) => {
   await page.goto('/catalog');
   const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);

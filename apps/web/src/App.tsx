@@ -1,5 +1,4 @@
 import { lazy, useEffect } from 'react';
-import { createBrowserRouter, Navigate, RouterProvider, type RouteObject } from 'react-router';
 import { AppShell } from './components/AppShell.js';
 import { NotFound, RouteError } from './components/RouteError.js';
 import { ErrorMessage, Loading } from './components/States.js';
@@ -9,6 +8,7 @@ import { PlaceholderPage } from './features/placeholders/PlaceholderPage.js';
 import { TablePage } from './features/table/TablePage.js';
 import { useAuth } from './lib/auth.js';
 import { whenIdle } from './lib/idle.js';
+import { matchPath, Navigate, Routes, useLocation, type Route } from './lib/router.js';
 
 // The SQL editor carries CodeMirror and DuckDB-WASM: not loaded with the console, but fetched while the signed-in
 // shell is idle (the SQL page is where most sessions go next), or on first visit.
@@ -64,41 +64,30 @@ function AuthGate() {
  */
 function SignedIn() {
   useEffect(() => whenIdle(() => void loadSqlPage().catch(() => undefined), 300), []);
-  return <AppShell />;
+  return (
+    <AppShell>
+      <Routes routes={pages} error={(e) => <RouteError error={e} />} />
+    </AppShell>
+  );
 }
 
-/** Every route of the console; the paths are the console's deep links. */
-export const routes: RouteObject[] = [
-  { path: '/login', element: <LoginRoute /> },
-  {
-    path: '/',
-    element: <AuthGate />,
-    children: [
-      {
-        errorElement: <RouteError />,
-        children: [
-          { index: true, element: <Navigate to="/catalog" replace /> },
-          { path: 'catalog/:layer?/:domain?', element: <CatalogPage /> },
-          { path: 'tables/:name', element: <TablePage /> },
-          { path: 'sql', element: <SqlPage /> },
-          { path: 'sql/saved/:id', element: <SqlPage /> },
-          { path: 'quality', element: <PlaceholderPage section="quality" /> },
-          { path: 'lineage', element: <PlaceholderPage section="lineage" /> },
-          { path: 'monitoring', element: <PlaceholderPage section="monitoring" /> },
-          { path: 'admin', element: <AdminPage /> },
-          { path: 'admin/tables/:name', element: <TableMaintenancePage /> },
-          { path: '*', element: <NotFound /> },
-        ],
-      },
-    ],
-  },
+/** The pages of a signed-in user; their paths are the console's deep links (the first match is shown). */
+export const pages: readonly Route[] = [
+  { path: '/', element: <Navigate to="/catalog" /> },
+  { path: '/catalog/:layer?/:domain?', element: <CatalogPage /> },
+  { path: '/tables/:name', element: <TablePage /> },
+  { path: '/sql', element: <SqlPage /> },
+  { path: '/sql/saved/:id', element: <SqlPage /> },
+  { path: '/quality', element: <PlaceholderPage section="quality" /> },
+  { path: '/lineage', element: <PlaceholderPage section="lineage" /> },
+  { path: '/monitoring', element: <PlaceholderPage section="monitoring" /> },
+  { path: '/admin', element: <AdminPage /> },
+  { path: '/admin/tables/:name', element: <TableMaintenancePage /> },
+  { path: '*', element: <NotFound /> },
 ];
 
-/** The router, started by the first render (main.tsx may replace a login link in the address bar before it). */
-let router: ReturnType<typeof createBrowserRouter> | null = null;
-
-/** The console: the router over `routes` (wrap in `QueryClientProvider` and `AuthProvider`, as main.tsx does). */
+/** The console (wrap in `QueryClientProvider` and `AuthProvider`, as main.tsx does): `/login`, or the signed-in pages. */
 export function App() {
-  router ??= createBrowserRouter(routes);
-  return <RouterProvider router={router} />;
+  const { pathname } = useLocation();
+  return matchPath('/login', pathname) ? <LoginRoute /> : <AuthGate />;
 }

@@ -1,5 +1,5 @@
-import { Suspense, useEffect, useState } from 'react';
-import { NavLink, Outlet, useLocation } from 'react-router';
+import { Suspense, useEffect, useState, type ReactNode } from 'react';
+import { NavLink, useLocation } from '../lib/router.js';
 import { useAuth } from '../lib/auth.js';
 import { CommandPalette } from './CommandPalette.js';
 import { Loading } from './States.js';
@@ -26,7 +26,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
 const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
 
 /** The signed-in frame of every page: skip link, header with main navigation, search, theme and user; the page below. */
-export function AppShell() {
+export function AppShell({ children }: { children: ReactNode }) {
   const { me, signOut } = useAuth();
   const [theme, setTheme] = useTheme();
   const [menuOpen, setMenuOpen] = useState(false);
@@ -115,9 +115,7 @@ export function AppShell() {
         </div>
       </header>
       <main id="main" className="main" tabIndex={-1}>
-        <Suspense fallback={<Loading label="Loading page…" />}>
-          <Outlet />
-        </Suspense>
+        <Suspense fallback={<Loading label="Loading page…" />}>{children}</Suspense>
       </main>
       <CommandPalette open={paletteOpen} onClose={() => setPaletteOpen(false)} />
     </div>

@@ -1,7 +1,7 @@
 import type { Column, TableSummary } from '@lakehouse/contracts';
 import { useQueries, useQuery } from '@tanstack/react-query';
 import { useMemo, useState, type KeyboardEvent } from 'react';
-import { useNavigate } from 'react-router';
+import { useNavigate } from '../lib/router.js';
 import { tableDetailQuery, tableListQuery } from '../features/catalog/api.js';
 import { Dialog } from './Dialog.js';
 import { compareText } from './format.js';

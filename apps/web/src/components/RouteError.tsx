@@ -1,15 +1,14 @@
-import { isRouteErrorResponse, Link, useRouteError } from 'react-router';
+import { Link } from '../lib/router.js';
 import { ErrorMessage } from './States.js';
 
-/** Error element of the routes: a page that crashed or failed to load (e.g. a stale chunk after a deploy) shows why, with a reload. */
-export function RouteError() {
-  const error = useRouteError();
+/** A page that crashed or failed to load (e.g. a stale chunk after a deploy): why, with a reload. */
+export function RouteError({ error }: { error: unknown }) {
   const chunk = error instanceof Error && /dynamically imported module|Importing a module script failed|Failed to fetch/i.test(error.message);
   return (
     <section className="page" aria-labelledby="route-error-title">
-      <h1 id="route-error-title">{isRouteErrorResponse(error) && error.status === 404 ? 'Page not found' : 'This page failed'}</h1>
+      <h1 id="route-error-title">This page failed</h1>
       <ErrorMessage
-        error={isRouteErrorResponse(error) ? new Error(`${error.status} ${error.statusText}`) : error}
+        error={error}
         title={chunk ? 'Part of the console could not be loaded (was it updated?). Reload the page.' : 'Something went wrong while showing this page'}
       />
       <p>

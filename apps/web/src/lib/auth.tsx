@@ -3,6 +3,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { GrantSchema } from '@lakehouse/contracts';
 import { authKeys, fetchMe, LoginResponseSchema, tokenFromInput, type Me } from '../features/auth/api.js';
 import { api, apiSent, getSessionToken, onUnauthenticated, setSessionToken, type ApiError } from './api.js';
+import { navigate } from './router.js';
 
 /** What the console knows about the session. */
 export interface AuthState {
@@ -89,7 +90,7 @@ export function loginLinkFailure(token: string): unknown {
  * usually answered while the console's code loads). Signed in by then: the session is kept (token stored, the user
  * cached in `queryClient`) and `/catalog` replaces the link in the address bar, so the first render is the signed-in
  * console, with no "Signing in" page and no navigation. Refused by then: the error waits for the login route. Resolves
- * true when signed in; otherwise the login route goes on (sharing a pending exchange). Call before the router starts.
+ * true when signed in; otherwise the login route goes on (sharing a pending exchange). Call before the first render.
  */
 export async function adoptLoginLink(queryClient: QueryClient, waitMs: number): Promise<boolean> {
   const token = loginLinkToken();
@@ -109,7 +110,7 @@ export async function adoptLoginLink(queryClient: QueryClient, waitMs: number): 
   setSessionToken(outcome.session.token);
   if (outcome.session.me) queryClient.setQueryData(authKeys.me(), outcome.session.me);
   // As the login route does: the token leaves the address bar and the history.
-  window.history.replaceState(null, '', '/catalog');
+  navigate('/catalog', { replace: true });
   return true;
 }
 

@@ -1,7 +1,7 @@
 import type { MaintenanceAdviceItem, MaintenanceKind } from '@lakehouse/contracts';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Link } from 'react-router';
+import { Link } from '../../lib/router.js';
 import { formatBytes, formatCount } from '../../components/format.js';
 import { Empty, ErrorMessage, Loading, Time } from '../../components/States.js';
 import { useDocumentTitle } from '../../components/useDocumentTitle.js';

@@ -1,7 +1,7 @@
 import { JobSchema, type TableHealth } from '@lakehouse/contracts';
 import { useQuery } from '@tanstack/react-query';
 import { lazy, Suspense, type ReactNode } from 'react';
-import { Link, useParams } from 'react-router';
+import { Link, useParams } from '../../lib/router.js';
 import { formatBytes, formatCount } from '../../components/format.js';
 import { Empty, ErrorMessage, Loading, Time } from '../../components/States.js';
 import { useDocumentTitle } from '../../components/useDocumentTitle.js';

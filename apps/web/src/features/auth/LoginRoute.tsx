@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { Link, useNavigate } from 'react-router';
+import { Link, useNavigate } from '../../lib/router.js';
 import { ErrorMessage, Loading } from '../../components/States.js';
 import { loginLinkFailure, useAuth } from '../../lib/auth.js';
 import { tokenFromInput } from './api.js';
@@ -20,7 +20,7 @@ export function LoginRoute() {
   useEffect(() => {
     if (!token) return;
     // The fragment never reaches the server; drop it from the address bar so it is not bookmarked or shared.
-    window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search);
+    navigate(window.location.pathname + window.location.search, { replace: true });
     if (failedEarly) return;
     signIn(token).then(
       () => navigate('/catalog', { replace: true }),

@@ -1,7 +1,7 @@
 import type { TableSummary } from '@lakehouse/contracts';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
-import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from '../../lib/router.js';
 import { formatBytes, formatCompact, formatCount } from '../../components/format.js';
 import { Empty, ErrorMessage, Loading, Time } from '../../components/States.js';
 import { useDocumentTitle } from '../../components/useDocumentTitle.js';

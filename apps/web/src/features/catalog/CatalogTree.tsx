@@ -1,6 +1,6 @@
 import type { TableSummary } from '@lakehouse/contracts';
 import { useState } from 'react';
-import { Link } from 'react-router';
+import { Link } from '../../lib/router.js';
 import { compareText } from '../../components/format.js';
 import { LAYERS, type Layer } from './api.js';
 

@@ -1,5 +1,5 @@
 import type { TableSummary } from '@lakehouse/contracts';
-import { Link } from 'react-router';
+import { Link } from '../../lib/router.js';
 import { compareText, formatBytes, formatCompact, formatCount } from '../../components/format.js';
 import { Time } from '../../components/States.js';
 import { LAYERS, type Layer } from './api.js';

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { Link } from 'react-router';
+import { Link } from '../../lib/router.js';
 import { useDocumentTitle } from '../../components/useDocumentTitle.js';
 
 /** A section of the console that later issues build. */

@@ -1,6 +1,6 @@
 import { parseTableName } from '@lakehouse/core';
 import { useQuery } from '@tanstack/react-query';
-import { Link } from 'react-router';
+import { Link } from '../../lib/router.js';
 import { formatCount } from '../../components/format.js';
 import { ErrorMessage, Loading } from '../../components/States.js';
 import { queryOnce } from '../../lib/duckdb/index.js';

@@ -2,7 +2,7 @@ import type { Job, SqlResult } from '@lakehouse/contracts';
 import { classifyStatement, rewriteTableRefs, splitStatements } from '@lakehouse/core';
 import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from '../../lib/router.js';
 import { Dialog } from '../../components/Dialog.js';
 import { formatBytes, formatCount } from '../../components/format.js';
 import { ErrorMessage, Loading, Time } from '../../components/States.js';

@@ -1,7 +1,7 @@
 import type { Commit } from '@lakehouse/contracts';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Link } from 'react-router';
+import { Link } from '../../lib/router.js';
 import { formatBytes, formatCount, formatDateTime } from '../../components/format.js';
 import { Pager } from '../../components/Pager.js';
 import { Empty, ErrorMessage, Loading, Time } from '../../components/States.js';

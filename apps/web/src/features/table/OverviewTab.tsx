@@ -1,7 +1,7 @@
 import type { PatchTable, TableDetail } from '@lakehouse/contracts';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Fragment, useState, type FormEvent } from 'react';
-import { Link } from 'react-router';
+import { Link } from '../../lib/router.js';
 import { EditableField } from '../../components/EditableField.js';
 import { compareText, formatBytes, formatCount, formatDateTime } from '../../components/format.js';
 import { ErrorMessage, Time } from '../../components/States.js';
