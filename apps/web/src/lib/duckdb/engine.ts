@@ -35,12 +35,9 @@ export interface NetworkCounters {
   files: Record<string, FileTraffic>;
 }
 
-/** The started engine: the database and the DuckDB version it runs. */
+/** The started engine: the opened database. */
 export interface DuckDbEngine {
   db: AsyncDuckDB;
-  version: string;
-  /** Milliseconds the start took (download, compile, open). */
-  startMs: number;
 }
 
 
@@ -126,9 +123,8 @@ async function start(): Promise<DuckDbEngine> {
   // DuckDB's object cache (`enable_object_cache`, off by default) stays off: 0.9.2 never reuses a cached footer of an
   // HTTP file (it takes the file's modification time to be "now"), yet with the cache on every query asks that time
   // of every file for every column it binds (Parquet statistics): 300+ worker calls per query of a 21-file view.
-  const version = await db.getVersion();
   measure('duckdb-start', t0);
-  return { db, version, startMs: performance.now() - t0 };
+  return { db };
 }
 
 function current(): Running {
