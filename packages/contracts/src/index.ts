@@ -180,6 +180,16 @@ export function parquetFooterStart(tail: Uint8Array, size: number): number | nul
   return start >= 0 ? start : null;
 }
 
+/**
+ * The block (parquetBlockStart) where the footer of a file of `size` bytes begins, when it begins before `tail`, the
+ * file's bytes from the block start `tailStart` to its end: the blocks a reader still needs in front of the tail.
+ * Null when the tail holds the whole footer or does not end like a Parquet file.
+ */
+export function footerBlocksBefore(tail: Uint8Array, tailStart: number, size: number): number | null {
+  const footerStart = parquetFooterStart(tail, size);
+  return footerStart === null || footerStart >= tailStart ? null : parquetBlockStart(footerStart);
+}
+
 /** A file of a scan plan, with its signed URL. */
 export const ScanFileSchema = z.object({
   path: z.string(),

@@ -1,4 +1,4 @@
-import { footerBlockStart, parquetBlockStart, parquetFooterStart, type Column, type DataFile, type FilesPage, type HistoryPage, type PatchTable, type ScanResponse, type TableDetail, type TableSummary } from '@lakehouse/contracts';
+import { footerBlockStart, footerBlocksBefore, type Column, type DataFile, type FilesPage, type HistoryPage, type PatchTable, type ScanResponse, type TableDetail, type TableSummary } from '@lakehouse/contracts';
 import {
   LakehouseError,
   Snapshot,
@@ -45,9 +45,8 @@ export async function planFooter(storage: Storage, key: string, size: number): P
   let bytes = tail;
   // A footer that begins before the last block (its start is in the last 8 bytes): its first blocks too, else the
   // browser would fetch them, one more round trip before the view can be built.
-  const footerStart = parquetFooterStart(tail, size);
-  const from = footerStart === null ? tailStart : parquetBlockStart(footerStart);
-  if (from < tailStart && size - from <= MAX_PLAN_FOOTER_BYTES) {
+  const from = footerBlocksBefore(tail, tailStart, size);
+  if (from !== null && size - from <= MAX_PLAN_FOOTER_BYTES) {
     const head = await storage.get(key, { start: from, end: tailStart }).catch(() => null);
     if (head && head.byteLength === tailStart - from) {
       start = from;

@@ -3,7 +3,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { GrantSchema } from '@lakehouse/contracts';
 import { authKeys, fetchMe, LoginResponseSchema, tokenFromInput, type Me } from '../features/auth/api.js';
 import { api, apiSent, getSessionToken, onUnauthenticated, setSessionToken, type ApiError } from './api.js';
-import { navigate } from './router.js';
+import { matchPath, navigate } from './router.js';
 
 /** What the console knows about the session. */
 export interface AuthState {
@@ -67,9 +67,9 @@ function exchangeOnce(loginToken: string): Promise<Session> {
   return p;
 }
 
-/** The token of the login link the page was opened with (`/login#token=...`), or null. */
-function loginLinkToken(): string | null {
-  return location.pathname.endsWith('/login') && location.hash.includes('token=') ? tokenFromInput(location.hash) : null;
+/** The token of the login link the page is at (`/login#token=...`), or null. */
+export function loginLinkToken(): string | null {
+  return matchPath('/login', location.pathname) && location.hash.includes('token=') ? tokenFromInput(location.hash) : null;
 }
 
 /** True when the page was opened with a session of this tab or with a login link (`/login#token=...`). */

@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from '../../lib/router.js';
 import { ErrorMessage, Loading } from '../../components/States.js';
-import { loginLinkFailure, useAuth } from '../../lib/auth.js';
+import { loginLinkFailure, loginLinkToken, useAuth } from '../../lib/auth.js';
 import { tokenFromInput } from './api.js';
 
 /**
@@ -12,7 +12,7 @@ import { tokenFromInput } from './api.js';
 export function LoginRoute() {
   const { signIn, status } = useAuth();
   const navigate = useNavigate();
-  const [token] = useState(() => (window.location.hash.includes('token=') ? tokenFromInput(window.location.hash) : null));
+  const [token] = useState(loginLinkToken);
   // The exchange may have failed already, before the first render (main.tsx): shown, not tried again.
   const [error, setError] = useState<unknown>(() => (token ? loginLinkFailure(token) : null));
   const [failedEarly] = useState(() => error !== null);

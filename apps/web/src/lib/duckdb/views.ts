@@ -1,4 +1,4 @@
-import { ScanResponseSchema, footerBlockStart, parquetBlockStart, parquetFooterStart, type ScanResponse } from '@lakehouse/contracts';
+import { ScanResponseSchema, footerBlockStart, footerBlocksBefore, type ScanResponse } from '@lakehouse/contracts';
 import {
   compileScanSql,
   flatTableName,
@@ -239,10 +239,9 @@ async function prefetchFooters(files: ScanResponse['files']): Promise<void> {
  * is not Parquet or the fetch fails (DuckDB then reads it itself, and the view reads the files with union_by_name).
  */
 async function wholeFooter(url: URL, start: number, tail: ArrayBuffer): Promise<{ start: number; bytes: ArrayBuffer } | null> {
-  const footerStart = parquetFooterStart(new Uint8Array(tail), start + tail.byteLength);
-  if (footerStart === null || footerStart >= start) return null;
   // From the block holding the footer's first byte, as DuckDB reads it.
-  const from = parquetBlockStart(footerStart);
+  const from = footerBlocksBefore(new Uint8Array(tail), start, start + tail.byteLength);
+  if (from === null) return null;
   const head = await fetchRange(url, from, start - 1).catch(() => null);
   if (!head) return null;
   const whole = new Uint8Array(head.byteLength + tail.byteLength);
